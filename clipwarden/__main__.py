@@ -1,0 +1,5 @@
+import sys
+
+from clipwarden.cli import main
+
+sys.exit(main())

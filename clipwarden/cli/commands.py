@@ -1,0 +1,1 @@
+from clipwarden.cli import app  # noqa: F401

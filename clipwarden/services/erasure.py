@@ -1,0 +1,210 @@
+"""Erasure as a plan over every store that holds a person's data (after ethyca/fides).
+
+Deleting a clip, erasing a household and expiring clips all run one plan. The caller fixes the scope
+first (the subject and the clips it covers, as they were before anything changed); then each registered
+``ErasureStep`` that applies removes what its part of the system holds and reports it as artefacts. The
+artefacts, and each step's check afterwards that what it removed is gone, make the deletion certificate.
+
+Later stages (review queues, renditions, exports, training sets) add their own steps with
+``register_erasure_step`` when their module is imported. Steps run by ``order`` inside the deletion's
+transaction, so a failing step undoes every row change; clip media goes last, because deleted bytes
+cannot be rolled back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Connection, delete, func, select, update
+
+from clipwarden.services.times import iso_utc
+from clipwarden.store import Store
+from clipwarden.store.schema import cameras, clips, deletion_certificates, households, mode_changes
+
+SubjectType = Literal["clip", "household", "retention"]
+Artefact = dict[str, Any]
+ALL_SUBJECTS: frozenset[SubjectType] = frozenset({"clip", "household", "retention"})
+_IN_BATCH = 500  # ids per IN (...): both backends cap the parameters of one statement
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    """A clip in an erasure's scope, as it was when the erasure was planned."""
+
+    id: str
+    status: str
+    sha256: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class ErasureScope:
+    """What one erasure covers."""
+
+    subject_type: SubjectType
+    subject_id: str  # the clip id, the household id, or the sweep's instant
+    clips: tuple[ClipRef, ...]  # clips whose media and derived data go
+    clip_status: Literal["deleted", "expired"]  # what those clips' rows become
+    at: datetime
+
+    @property
+    def clip_ids(self) -> tuple[str, ...]:
+        return tuple(clip.id for clip in self.clips)
+
+
+def _nothing_to_verify(store: Store, artefacts: list[Artefact]) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class ErasureStep:
+    """One store's part of an erasure: ``run`` removes and reports; ``verify`` checks, once every step
+    has run, that what it reported removed is gone. Lower ``order`` runs first."""
+
+    name: str
+    subjects: frozenset[SubjectType]
+    run: Callable[[Connection, Store, ErasureScope], list[Artefact]]
+    verify: Callable[[Store, list[Artefact]], bool] = _nothing_to_verify
+    order: int = 50
+
+
+_STEPS: list[ErasureStep] = []
+
+
+def register_erasure_step(step: ErasureStep) -> None:
+    if any(known.name == step.name for known in _STEPS):
+        raise ValueError(f"erasure step {step.name!r} is registered already")
+    _STEPS.append(step)
+    _STEPS.sort(key=lambda known: known.order)
+
+
+def erasure_steps() -> tuple[ErasureStep, ...]:
+    return tuple(_STEPS)
+
+
+def plan_clips(conn: Connection, *criteria: ColumnElement[bool]) -> tuple[ClipRef, ...]:
+    """The clips matching ``criteria``, in recording order, row-locked until the transaction ends."""
+    rows = conn.execute(
+        select(clips.c.id, clips.c.status, clips.c.blob_sha256, clips.c.size_bytes)
+        .where(*criteria)
+        .order_by(clips.c.started_at, clips.c.id)
+        .with_for_update()
+    )
+    return tuple(ClipRef(row.id, row.status, row.blob_sha256, row.size_bytes) for row in rows)
+
+
+def erase(conn: Connection, store: Store, scope: ErasureScope) -> dict[str, Any]:
+    """Run the steps that apply to ``scope`` in the caller's transaction; store and return the certificate."""
+    reports = [(step, step.run(conn, store, scope)) for step in _STEPS if scope.subject_type in step.subjects]
+    artefacts = [artefact for _, found in reports for artefact in found]
+    verified = all(step.verify(store, found) for step, found in reports)
+    certificate = build_certificate(f"cert_{uuid.uuid4().hex}", scope, artefacts, verified)
+    conn.execute(
+        deletion_certificates.insert().values(
+            id=certificate["certificate_id"],
+            subject_type=scope.subject_type,
+            subject_id=scope.subject_id,
+            issued_at=scope.at,
+            document=certificate,
+        )
+    )
+    return certificate
+
+
+def build_certificate(
+    certificate_id: str, scope: ErasureScope, artefacts: Sequence[Artefact], verified: bool
+) -> dict[str, Any]:
+    return {
+        "certificate_id": certificate_id,
+        "subject": {"type": scope.subject_type, "id": scope.subject_id},
+        "issued_at": iso_utc(scope.at),
+        "artefacts": list(artefacts),
+        "verified": verified,
+    }
+
+
+# Built-in steps: the clip store and the household's own rows.
+
+
+def _clip_rows(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:
+    # The row stays as a tombstone (id, camera, start) so that a re-upload is recognised, not stored.
+    retire = update(clips).values(
+        status=scope.clip_status, deleted_at=scope.at, ai_label=None, ai_alert=None, ai_confidence=None
+    )
+    ids = scope.clip_ids
+    for start in range(0, len(ids), _IN_BATCH):
+        conn.execute(retire.where(clips.c.id.in_(ids[start : start + _IN_BATCH])))
+    return [{"kind": "clip_row", "clip_id": clip.id, "status": scope.clip_status} for clip in scope.clips]
+
+
+def _cameras(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:
+    removed = conn.execute(
+        delete(cameras).where(cameras.c.household_id == scope.subject_id).returning(cameras.c.id)
+    ).scalars()
+    return [{"kind": "camera", "camera_id": camera_id} for camera_id in sorted(removed)]
+
+
+def _mode_changes(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:
+    result = conn.execute(delete(mode_changes).where(mode_changes.c.household_id == scope.subject_id))
+    return [{"kind": "mode_changes", "household_id": scope.subject_id, "rows": result.rowcount}]
+
+
+def _household_personal_data(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:
+    conn.execute(
+        update(households)
+        .where(households.c.id == scope.subject_id)
+        .values(owner_name="", address="", status="erased", erased_at=scope.at)
+    )
+    fields = ["owner_name", "address"]
+    return [{"kind": "household_personal_data", "household_id": scope.subject_id, "fields": fields}]
+
+
+def _clip_media(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:
+    # In hash order, so that concurrent erasures take the blobs' locks in one order.
+    stored = sorted((clip for clip in scope.clips if clip.status == "stored"), key=lambda c: (c.sha256, c.id))
+    artefacts = []
+    for clip in stored:
+        removed = _release_blob(conn, store, clip.sha256)
+        artefact: Artefact = {
+            "kind": "clip_media",
+            "clip_id": clip.id,
+            "sha256": clip.sha256,
+            "bytes": clip.size_bytes,
+            "removed": removed,
+        }
+        if not removed:
+            artefact["kept_because"] = "another stored clip has identical bytes"
+        artefacts.append(artefact)
+    return artefacts
+
+
+def _release_blob(conn: Connection, store: Store, sha256: str) -> bool:
+    """Remove the blob unless a stored clip still uses the same bytes; True if it is gone. The clips in
+    scope are no longer "stored" by now: the clip_rows step ran first."""
+    store.lock_blob(conn, sha256)
+    still_used = conn.execute(
+        select(func.count())
+        .select_from(clips)
+        .where(clips.c.blob_sha256 == sha256, clips.c.status == "stored")
+    ).scalar_one()
+    if not still_used:
+        store.blobs.delete(sha256)
+    return not store.blobs.exists(sha256)
+
+
+def _clip_media_gone(store: Store, artefacts: list[Artefact]) -> bool:
+    return all(not store.blobs.exists(artefact["sha256"]) for artefact in artefacts if artefact["removed"])
+
+
+for _step in (
+    ErasureStep("clip_rows", ALL_SUBJECTS, _clip_rows, order=10),
+    ErasureStep("cameras", frozenset({"household"}), _cameras, order=20),
+    ErasureStep("mode_changes", frozenset({"household"}), _mode_changes, order=20),
+    ErasureStep("household_personal_data", frozenset({"household"}), _household_personal_data, order=30),
+    ErasureStep("clip_media", ALL_SUBJECTS, _clip_media, _clip_media_gone, order=100),
+):
+    register_erasure_step(_step)

@@ -1,0 +1,296 @@
+"""The database schema (SQLAlchemy Core). The Alembic migrations in ``migrations/`` create it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints, so that migrations (and SQLite batch mode, which rebuilds tables) can refer to them.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC instant on every backend.
+
+    SQLite has no time zones: SQLAlchemy stores the wall-clock digits and drops the offset. Converting to
+    UTC on the way in and labelling as UTC on the way out keeps values comparable (as text, in order) and
+    keeps naive datetimes out of the program.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given where a UTC instant is needed")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+HOUSEHOLD_STATUSES = ("active", "erased")
+CLIP_STATUSES = ("stored", "deleted", "expired")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=f"{column}_valid")
+
+
+households = Table(
+    "households",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("jurisdiction", String(2), nullable=False),
+    Column("plan", String(16), nullable=False),
+    # Personal data: blanked when the household is erased.
+    Column("owner_name", Text, nullable=False, default=""),
+    Column("address", Text, nullable=False, default=""),
+    Column("status", String(8), nullable=False, default="active"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("erased_at", UTCDateTime),
+    _one_of("status", HOUSEHOLD_STATUSES),
+)
+
+cameras = Table(
+    "cameras",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("household_id", String(64), ForeignKey("households.id"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("placement", String(16), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("fps", Integer, nullable=False),
+    Column("motion_masks", JSON, nullable=False),
+    Column("privacy_zones", JSON, nullable=False),
+)
+
+mode_changes = Table(
+    "mode_changes",
+    metadata,
+    Column("household_id", String(64), ForeignKey("households.id"), primary_key=True),
+    Column("at", UTCDateTime, primary_key=True),
+    Column("mode", String(4), nullable=False),
+    _one_of("mode", ("home", "away")),
+)
+
+clips = Table(
+    "clips",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("household_id", String(64), ForeignKey("households.id"), nullable=False, index=True),
+    # No foreign key: erasure removes the camera row while the clip's tombstone stays, so that a
+    # re-upload of an erased clip is recognised and not stored again.
+    Column("camera_id", String(64), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("fps", Integer, nullable=False),
+    Column("codec", String(16), nullable=False),
+    Column("blob_sha256", String(64), nullable=False, index=True),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("status", String(8), nullable=False, default="stored"),
+    Column("expires_at", UTCDateTime, nullable=False),
+    # The camera AI's verdict; cleared with the media, since it was read from the pixels.
+    Column("ai_label", String(16)),
+    Column("ai_alert", Boolean),
+    Column("ai_confidence", Float),
+    Column("created_at", UTCDateTime, nullable=False),
+    # When the media went, by deletion or by expiry.
+    Column("deleted_at", UTCDateTime),
+    # A camera cannot record two clips starting at the same instant: this key makes ingest idempotent.
+    UniqueConstraint("camera_id", "started_at"),
+    _one_of("status", CLIP_STATUSES),
+    Index(None, "status", "expires_at"),
+)
+
+deletion_certificates = Table(
+    "deletion_certificates",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("subject_type", String(16), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("document", JSON, nullable=False),
+    Index(None, "subject_type", "subject_id"),
+)
+
+# The audit log (clipwarden.audit): RFC 6962 Merkle leaves, append-only, and the tree heads signed so far.
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    # The leaf's position in the tree, also written inside the leaf, so that a dropped or moved row shows.
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(64), nullable=False),
+    # Canonical JSON; the Merkle leaf hashed is exactly these bytes.
+    Column("leaf", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+)
+
+audit_tree_heads = Table(
+    "audit_tree_heads",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    # Ed25519 over the head's canonical JSON, by the service key named by kid (clipwarden.signing).
+    Column("signature", LargeBinary(64), nullable=False),
+    Column("kid", String(64), nullable=False),
+)
+
+# Consent (clipwarden.consent): the notices as published, the consents given, and each consent's
+# history of DPV states. All three are append-only: rows are inserted, never updated or deleted.
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("purpose", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("sha256", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("human_review", Boolean, nullable=False),
+    Column("sites", JSON, nullable=False),
+    Column("redacted", Boolean, nullable=False),
+    Column("retention_days", Integer, nullable=False),
+    Column("material", Boolean, nullable=False),
+    Column("published_at", UTCDateTime, nullable=False),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("household_id", String(64), ForeignKey("households.id"), nullable=False),
+    # NULL: account-wide (the tester program). Clip rows outlive their media as tombstones.
+    Column("clip_id", String(40), ForeignKey("clips.id")),
+    Column("purposes", JSON, nullable=False),
+    Column("notice_versions", JSON, nullable=False),  # {purpose: version} as first given
+    Column("allow_unredacted", Boolean, nullable=False),
+    Column("sites", JSON, nullable=False),
+    Column("jurisdiction", String(2), nullable=False),
+    Column("given_at", UTCDateTime, nullable=False),
+    Column("given_by", String(64), nullable=False),
+    # The enforcement point's lookup: a clip's own consents and its household's account-wide ones.
+    Index(None, "household_id", "clip_id"),
+    Index(None, "clip_id"),
+    Index(None, "given_at"),
+)
+
+consent_events = Table(
+    "consent_events",
+    metadata,
+    Column("consent_id", String(36), ForeignKey("consents.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("state", String(32), nullable=False),  # a DPV consent status
+    Column("actor", String(64), nullable=False),
+    # Set on RenewedConsentGiven: the notice versions and sites renewed to.
+    Column("notice_versions", JSON),
+    Column("sites", JSON),
+)
+
+USER_ROLES = ("owner", "reviewer", "auditor", "admin")
+TASK_STATUSES = ("queued", "done", "removed")
+
+# Accounts. API tokens are random and long, so a plain SHA-256 of the token is what is kept.
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("role", String(8), nullable=False),
+    Column("household_id", String(64), ForeignKey("households.id"), index=True),
+    Column("site", String(8)),
+    # What others see of this account (reviewers are known to owners only by it).
+    Column("pseudonym", String(40), nullable=False, unique=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    _one_of("role", USER_ROLES),
+)
+
+# What the enforcement point needs to know of a clip beyond its row: the sensitive-content screen's
+# verdict, the owner's confirmation after the warning, and quarantine.
+clip_controls = Table(
+    "clip_controls",
+    metadata,
+    Column("clip_id", String(40), ForeignKey("clips.id"), primary_key=True),
+    Column("screened_at", UTCDateTime),
+    Column("screen_flagged", Boolean),
+    Column("screen_score", Float),
+    Column("screen_reasons", JSON),
+    Column("sensitive_confirmed_at", UTCDateTime),
+    Column("quarantined_at", UTCDateTime),
+    Column("quarantine_reason", Text),
+)
+
+# Clips waiting for human review. The task id is the only handle a reviewer ever gets (invariant 4).
+review_tasks = Table(
+    "review_tasks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("clip_id", String(40), ForeignKey("clips.id"), nullable=False, index=True),
+    Column("consent_id", String(36), ForeignKey("consents.id"), nullable=False, index=True),
+    Column("purpose", String(40), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("closed_reason", Text),
+    _one_of("status", TASK_STATUSES),
+    Index(None, "status", "created_at"),
+)
+
+# Every decision on a clip for someone other than its owner: the owner's view of who touched it. A
+# projection of the audit log's decision entries (audit_index points at the leaf).
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("clip_id", String(40), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_pseudonym", String(40), nullable=False),
+    Column("role", String(8), nullable=False),
+    Column("site", String(8)),
+    Column("action", String(16), nullable=False),
+    Column("purpose", String(40), nullable=False),
+    Column("allow", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("audit_index", BigInteger, nullable=False),
+)

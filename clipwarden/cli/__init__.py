@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-import click
+import typer
+import typer.main
+from typer.exceptions import TyperException
 
-from clipwarden.cli.app import app, err_console
+from clipwarden.cli.app import app, console
 from clipwarden.errors import ClipwardenError
 
 __all__ = ["app", "main"]
@@ -17,12 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     command = _command()
     try:
         command.main(args=argv, prog_name="clipwarden", standalone_mode=False)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return int(done.exit_code)
-    except click.exceptions.Abort:
-        err_console.print("error: aborted", markup=False, highlight=False)
+    except typer.Abort:
+        _fail("aborted")
         return 1
-    except click.ClickException as bad_usage:
+    except TyperException as bad_usage:
+        # Typer signals "no arguments, so show the help" as a usage error; it is not one.
+        if type(bad_usage).__name__ == "NoArgsIsHelpError":
+            console.print(bad_usage.format_message(), markup=False, highlight=False)
+            return 0
         _fail(bad_usage.format_message())
         return 1
     except ClipwardenError as error:
@@ -31,9 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _command() -> click.Command:
-    import typer.main
-
+def _command() -> Any:
     from clipwarden.cli import commands  # noqa: F401  (registers the commands on `app`)
 
     return typer.main.get_command(app)

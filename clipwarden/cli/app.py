@@ -43,7 +43,10 @@ class Settings:
 def global_options(
     ctx: typer.Context,
     data: Path = typer.Option(
-        Path("clipwarden-data"), "--data", envvar="CLIPWARDEN_DATA", help="Data dir: embedded database and media."
+        Path("clipwarden-data"),
+        "--data",
+        envvar="CLIPWARDEN_DATA",
+        help="Data dir: database and media.",
     ),
     db: str | None = typer.Option(
         None, "--db", envvar="CLIPWARDEN_DB", help="SQLAlchemy URL; default a SQLite file in the data dir."

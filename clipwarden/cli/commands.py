@@ -1,1 +1,3 @@
-from clipwarden.cli import app  # noqa: F401
+"""Imports every module that registers commands on the `clipwarden` app."""
+
+from clipwarden.cli import access, audit, consent, fleet, owner  # noqa: F401

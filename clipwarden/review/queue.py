@@ -1,0 +1,73 @@
+"""The review queue: a task per clip shared for human review, removed the moment it may no longer be seen.
+
+A task's id is the only handle a reviewer gets (DESIGN invariant 4). Tasks leave the queue, in the same
+transaction as the change that ends them, when consent is withdrawn or lapses, when the clip is deleted,
+expires or its household is erased, and when the clip is quarantined.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from clipwarden.services.erasure import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
+from clipwarden.store import Store
+from clipwarden.store.schema import review_tasks
+
+_tasks = review_tasks.c
+_IN_BATCH = 500  # ids per IN (...), within both backends' parameter limits
+
+
+def enqueue(conn: Connection, clip_id: str, consent_id: str, purpose: str, at: datetime) -> str:
+    """Queue the clip for review under `consent_id`; an open task for the same clip and consent is reused."""
+    open_task = conn.execute(
+        select(_tasks.id).where(_tasks.clip_id == clip_id, _tasks.consent_id == consent_id, _tasks.status == "queued")
+    ).scalar()
+    if open_task is not None:
+        return str(open_task)
+    task_id = f"task_{secrets.token_urlsafe(16)}"
+    conn.execute(
+        review_tasks.insert().values(
+            id=task_id, clip_id=clip_id, consent_id=consent_id, purpose=purpose, status="queued", created_at=at
+        )
+    )
+    return task_id
+
+
+def queued_tasks(conn: Connection, clip_id: str | None = None) -> list[str]:
+    query = select(_tasks.id).where(_tasks.status == "queued").order_by(_tasks.created_at, _tasks.id)
+    if clip_id is not None:
+        query = query.where(_tasks.clip_id == clip_id)
+    return list(conn.execute(query).scalars())
+
+
+def remove_for_consent(conn: Connection, consent_id: str, at: datetime, reason: str) -> list[str]:
+    return _remove(conn, _tasks.consent_id == consent_id, at, reason)
+
+
+def remove_for_clips(conn: Connection, clip_ids: Sequence[str], at: datetime, reason: str) -> list[str]:
+    removed = []
+    for start in range(0, len(clip_ids), _IN_BATCH):
+        removed += _remove(conn, _tasks.clip_id.in_(clip_ids[start : start + _IN_BATCH]), at, reason)
+    return sorted(removed)
+
+
+def _remove(conn: Connection, criterion: object, at: datetime, reason: str) -> list[str]:
+    removed = conn.execute(
+        update(review_tasks)
+        .where(criterion, _tasks.status == "queued")  # type: ignore[arg-type]
+        .values(status="removed", closed_at=at, closed_reason=reason)
+        .returning(_tasks.id)
+    ).scalars()
+    return sorted(removed)
+
+
+def _erase_tasks(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:
+    removed = remove_for_clips(conn, scope.clip_ids, scope.at, f"clip {scope.clip_status}")
+    return [{"kind": "review_task", "task_id": task_id} for task_id in removed]
+
+
+register_erasure_step(ErasureStep("review_tasks", ALL_SUBJECTS, _erase_tasks, order=40))

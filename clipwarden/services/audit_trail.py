@@ -1,0 +1,56 @@
+"""What every state change leaves behind: an audit entry in the change's own transaction (invariant 3),
+and the withdrawal of derived copies (queued review tasks, screen results) when a clip may no longer be
+processed (invariant 6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete
+
+from clipwarden.audit import log as audit
+from clipwarden.consent.vocabulary import VALID_STATES
+from clipwarden.review import queue
+from clipwarden.services.erasure import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
+from clipwarden.store import Store
+from clipwarden.store.schema import clip_controls
+
+
+def consent_changed(conn: Connection, state: str, fields: dict[str, Any]) -> None:
+    """The consent ledger's on_change hook: log the change; a consent that stops being valid takes its
+    clips out of the review queue at once."""
+    at = datetime.fromisoformat(fields["at"])
+    audit.append(conn, "consent", at, fields)
+    if state not in VALID_STATES:
+        queue.remove_for_consent(conn, fields["consent_id"], at, f"consent {state}")
+
+
+def log_change(conn: Connection, kind: str, at: datetime, fields: dict[str, Any]) -> int:
+    return audit.append(conn, kind, at, fields)
+
+
+def _log_erasure(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:
+    index = audit.append(
+        conn,
+        "erasure",
+        scope.at,
+        {"subject": {"type": scope.subject_type, "id": scope.subject_id}, "clip_ids": list(scope.clip_ids)},
+    )
+    return [{"kind": "audit_entry", "index": index}]
+
+
+def _erase_screen_results(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:
+    removed: list[str] = []
+    ids = list(scope.clip_ids)
+    for start in range(0, len(ids), 500):
+        removed += conn.execute(
+            delete(clip_controls)
+            .where(clip_controls.c.clip_id.in_(ids[start : start + 500]), clip_controls.c.screened_at.is_not(None))
+            .returning(clip_controls.c.clip_id)
+        ).scalars()
+    return [{"kind": "screen_result", "clip_id": clip_id} for clip_id in sorted(removed)]
+
+
+register_erasure_step(ErasureStep("screen_results", ALL_SUBJECTS, _erase_screen_results, order=45))
+register_erasure_step(ErasureStep("audit_entry", ALL_SUBJECTS, _log_erasure, order=90))

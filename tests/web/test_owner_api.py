@@ -1,0 +1,162 @@
+"""The owner API through HTTP: clips, sharing with consent, withdrawal, receipts, access logs, and the
+IDOR suite: no owner reads, shares or withdraws anything of another household's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from clipwarden.signing import verify_jws
+from clipwarden.store import Store
+from clipwarden.store.schema import audit_entries, consent_events, review_tasks
+
+REVIEW = "human_review_for_model_improvement"
+
+
+def _audit_size(store: Store) -> int:
+    with store.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(audit_entries)).scalar_one())
+
+
+def _queued(store: Store) -> list[tuple[str, str]]:
+    with store.connect() as conn:
+        rows = conn.execute(select(review_tasks.c.clip_id, review_tasks.c.status)).all()
+    return sorted((row.clip_id, row.status) for row in rows)
+
+
+def test_an_owner_lists_reads_and_plays_own_clips(api: Any, fleet: Any) -> None:
+    own = fleet.clip_ids["hh-free"]
+    answer = api.call("free", "GET", "/api/clips")
+    assert answer.status_code == 200, answer.text
+    listed = answer.json()
+    assert [clip["id"] for clip in listed] == own
+    assert {clip["household_id"] for clip in listed} == {"hh-free"}
+    assert api.call("free", "GET", f"/api/clips/{own[0]}").json()["id"] == own[0]
+    media = api.call("free", "GET", f"/api/clips/{own[0]}/media")
+    assert media.status_code == 200
+    assert media.content == fleet.media[own[0]]
+    assert media.headers["cache-control"] == "no-store"
+
+
+def test_requests_without_a_valid_token_are_refused(api: Any, fleet: Any) -> None:
+    clip = fleet.clip_ids["hh-free"][0]
+    assert api.client.get(f"/api/clips/{clip}").status_code == 401
+    assert api.client.get(f"/api/clips/{clip}", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert api.call("auditor", "GET", f"/api/clips/{clip}/media").status_code == 403
+
+
+def test_share_gives_a_consent_with_a_verifiable_receipt_and_queues_it(
+    api: Any, fleet: Any, store: Store
+) -> None:
+    clip = fleet.clip_ids["hh-free"][1]
+    shared = api.call("free", "POST", f"/api/clips/{clip}/shares", json={"purposes": [REVIEW], "notice_version": 1})
+    assert shared.status_code == 201, shared.text
+    body = shared.json()
+    assert body["held"] is False
+    assert (clip, "queued") in _queued(store)
+    token = api.call("free", "GET", body["receipt_url"]).text
+    jwks = api.client.get("/.well-known/jwks.json").json()
+    header, payload = verify_jws(token, jwks)
+    assert b'"consentReceiptID":"' + body["consent_id"].encode() in payload
+    assert header["alg"] == "EdDSA"
+
+
+def test_withdrawal_is_one_action_and_takes_the_clip_out_of_the_queue(api: Any, fleet: Any, store: Store) -> None:
+    clip = fleet.clip_ids["hh-free"][1]
+    consent = api.call("free", "POST", f"/api/clips/{clip}/shares", json={"purposes": [REVIEW]}).json()["consent_id"]
+    api.clock.advance(minutes=1)
+    withdrawn = api.call("free", "POST", f"/api/consents/{consent}/withdraw")
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert _queued(store) == [(clip, "removed")]
+    states = [c["state"] for c in api.call("free", "GET", "/api/consents").json() if c["id"] == consent]
+    assert states == ["ConsentWithdrawn"]
+    assert api.call("free", "POST", f"/api/consents/{consent}/withdraw").status_code == 409
+
+
+def test_deleting_a_clip_removes_it_from_the_queue_and_certifies_it(api: Any, fleet: Any, store: Store) -> None:
+    clip = fleet.clip_ids["hh-free"][2]
+    api.call("free", "POST", f"/api/clips/{clip}/shares", json={"purposes": [REVIEW]})
+    certificate = api.call("free", "DELETE", f"/api/clips/{clip}").json()
+    kinds = {artefact["kind"] for artefact in certificate["artefacts"]}
+    assert {"clip_media", "clip_row", "review_task", "screen_result", "audit_entry"} <= kinds
+    assert _queued(store) == [(clip, "removed")]
+    assert api.call("free", "GET", f"/api/clips/{clip}/media").status_code == 403
+    assert fleet.sha256(clip) not in fleet.files_in_blob_dir(store.data_dir)
+
+
+def test_a_troubleshooting_share_is_never_queued_for_annotation(
+    api: Any, fleet: Any, store: Store
+) -> None:
+    clip = fleet.clip_ids["hh-free"][0]
+    shared = api.call("free", "POST", f"/api/clips/{clip}/shares", json={"purposes": ["troubleshooting"]})
+    assert shared.status_code == 201, shared.text
+    assert "held" not in shared.json()
+    assert _queued(store) == []
+
+
+def test_bad_share_requests_change_nothing_and_are_logged(api: Any, fleet: Any, store: Store) -> None:
+    clip = fleet.clip_ids["hh-free"][0]
+    bad_bodies: list[dict[str, Any]] = [
+        {"purposes": ["selling_to_advertisers"]},
+        {"purposes": [REVIEW], "notice_version": 7},
+        {"purposes": []},
+        {"purposes": [REVIEW], "surprise": True},
+        {"purposes": ["tester_program"]},
+    ]
+    for body in bad_bodies:
+        before = _audit_size(store)
+        answer = api.call("free", "POST", f"/api/clips/{clip}/shares", json=body)
+        assert 400 <= answer.status_code < 500, (body, answer.text)
+        assert "detail" in answer.json()
+        assert _queued(store) == []
+        assert _audit_size(store) > before, f"{body} was not logged"
+    assert api.call("free", "GET", "/api/consents").json() == []
+
+
+def test_access_log_shows_the_operator_export_but_not_the_owner(api: Any, fleet: Any, cli: Any, tmp_path: Any) -> None:
+    clip = fleet.clip_ids["hh-free"][0]
+    api.call("free", "GET", f"/api/clips/{clip}/media")
+    assert api.call("free", "GET", f"/api/clips/{clip}/access-log").json() == []
+    assert cli("clips", "export", clip, str(tmp_path / "copy.mp4")).code == 0
+    log = api.call("free", "GET", f"/api/clips/{clip}/access-log").json()
+    assert [(entry["viewer"], entry["action"], entry["allowed"]) for entry in log] == [
+        ("operator (command line)", "export", True)
+    ]
+
+
+def _foreign_requests(fleet: Any, consent_id: str) -> list[tuple[str, str, dict[str, Any] | None]]:
+    requests: list[tuple[str, str, dict[str, Any] | None]] = []
+    for clip in fleet.clip_ids["hh-plus"]:
+        requests += [
+            ("GET", f"/api/clips/{clip}", None),
+            ("GET", f"/api/clips/{clip}/media", None),
+            ("GET", f"/api/clips/{clip}/access-log", None),
+            ("POST", f"/api/clips/{clip}/shares", {"purposes": [REVIEW]}),
+            ("POST", f"/api/clips/{clip}/confirm-sensitive", None),
+            ("DELETE", f"/api/clips/{clip}", None),
+        ]
+    requests += [
+        ("POST", f"/api/consents/{consent_id}/withdraw", None),
+        ("GET", f"/api/consents/{consent_id}/receipt", None),
+    ]
+    return requests
+
+
+def test_idor_no_owner_reaches_another_households_clips_or_consents(api: Any, fleet: Any, store: Store) -> None:
+    victim_clip = fleet.clip_ids["hh-plus"][1]
+    consent = api.call("plus", "POST", f"/api/clips/{victim_clip}/shares", json={"purposes": [REVIEW]}).json()
+    queued_before = _queued(store)
+    with store.connect() as conn:
+        events_before = conn.execute(select(func.count()).select_from(consent_events)).scalar_one()
+    for method, path, body in _foreign_requests(fleet, consent["consent_id"]):
+        before = _audit_size(store)
+        answer = api.call("free", method, path, json=body)
+        assert answer.status_code == 404, (method, path, answer.status_code, answer.text)
+        assert _audit_size(store) > before, f"{method} {path} was not logged"
+    assert {clip["id"] for clip in api.call("free", "GET", "/api/clips").json()}.isdisjoint(fleet.clip_ids["hh-plus"])
+    assert api.call("free", "GET", "/api/consents").json() == []
+    assert _queued(store) == queued_before
+    with store.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(consent_events)).scalar_one() == events_before
+    assert len(api.call("plus", "GET", "/api/clips").json()) == 3

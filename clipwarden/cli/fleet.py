@@ -8,13 +8,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from clipwarden import services
 from clipwarden.cli.app import Settings, app, console, err_console, settings
 from clipwarden.domain import LABELS
 from clipwarden.errors import ClipwardenError
 from clipwarden.learn.evaluate import evaluate_run
 from clipwarden.pipeline.fleet_run import FleetRun, default_workers, run_fleet
 from clipwarden.report import write_report
-from clipwarden.services import clips as clip_service
 from clipwarden.sim import SimConfig
 from clipwarden.store import Store, open_store
 
@@ -111,7 +111,7 @@ def demo(
     run = _run_with_progress(opts, store, config, _check_workers(workers))
     report: dict[str, Any] = {
         "run": _run_summary(config, run),
-        "store": clip_service.fleet_stats(store),
+        "store": services.fleet_stats(store),
         "evaluation": evaluate_run(store, config, run.clip_ids).as_dict(),
         "labels": list(LABELS),
     }

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, exists, or_, select
+from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, or_, select
 
 from clipwarden.consent.ledger import Consent, ConsentEvent, Terms
 from clipwarden.consent.notices import NOTICES, NoticeVersion
@@ -95,13 +95,20 @@ def for_household(conn: Connection, household_id: str) -> list[Recorded]:
     return _read(conn, _JOINED.where(consents.c.household_id == household_id))
 
 
+# The consents that may cover a clip: an OR of two index lookups (clip_id; household_id with clip_id
+# NULL), which both backends answer index by index. Built once: it sits on the gate's latency path.
+_COVERING_CLIP = _JOINED.where(
+    or_(
+        consents.c.clip_id == bindparam("clip_id"),
+        and_(consents.c.household_id == bindparam("household_id"), consents.c.clip_id.is_(None)),
+    )
+)
+
+
 def covering_clip(conn: Connection, clip_id: str, household_id: str) -> list[Recorded]:
-    """The consents that may cover the clip: its own and its household's account-wide ones. Written as
-    an OR of two index lookups (clip_id; household_id with clip_id NULL), which both backends can
-    answer index by index; the household check on the clip's own consents follows here."""
-    own = consents.c.clip_id == clip_id
-    account_wide = and_(consents.c.household_id == household_id, consents.c.clip_id.is_(None))
-    found = _read(conn, _JOINED.where(or_(own, account_wide)))
+    """The consents that may cover the clip: its own and its household's account-wide ones; the
+    household check on the clip's own consents follows here."""
+    found = _read(conn, _COVERING_CLIP, {"clip_id": clip_id, "household_id": household_id})
     return [(consent, events) for consent, events in found if consent.household_id == household_id]
 
 
@@ -113,9 +120,9 @@ def standing_given_before(conn: Connection, before: datetime) -> list[Recorded]:
     return _read(conn, query.with_for_update(of=consents))
 
 
-def _read(conn: Connection, query: Select[Any]) -> list[Recorded]:
+def _read(conn: Connection, query: Select[Any], parameters: dict[str, Any] | None = None) -> list[Recorded]:
     found: dict[str, Recorded] = {}
-    rows = conn.execute(query.order_by(consents.c.given_at, consents.c.id, consent_events.c.seq))
+    rows = conn.execute(query.order_by(consents.c.given_at, consents.c.id, consent_events.c.seq), parameters)
     for row in rows:
         if row.id not in found:
             found[row.id] = (_consent(row), [])

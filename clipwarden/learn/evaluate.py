@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from clipwarden import services
 from clipwarden.domain import LABELS
-from clipwarden.services import clips as clip_service
 from clipwarden.sim import SimConfig, build_fleet
 from clipwarden.sim.truth import TruthEvent
 from clipwarden.store import Store
@@ -111,7 +111,7 @@ def _overlaps(clip: ClipFacts, event: TruthEvent) -> bool:
 def evaluate_run(store: Store, config: SimConfig, clip_ids: Sequence[str]) -> AiEvaluation:
     """Score the camera AI on the clips one fleet run stored, against that fleet's ground truth."""
     wanted = set(clip_ids)
-    clips = [_facts(row) for row in clip_service.list_clips(store) if row["id"] in wanted]
+    clips = [_facts(row) for row in services.list_clips(store) if row["id"] in wanted]
     return evaluate_ai(clips, build_fleet(config).truth())
 
 

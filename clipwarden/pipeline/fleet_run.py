@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import cv2
 
+from clipwarden import services
 from clipwarden.media.camera_ai import classify
 from clipwarden.media.capture import CapturedClip, capture_window
-from clipwarden.services import clips as clip_service
 from clipwarden.sim import ActivityWindow, SimConfig, SimFleet, build_fleet
 from clipwarden.store import Store
 
@@ -59,9 +59,9 @@ def run_fleet(store: Store, config: SimConfig, workers: int, progress: Progress 
         run.frames += window.n_frames
         for clip in captured:
             camera = cameras[clip.clip.camera_id]
-            away = clip_service.mode_at(store, camera.household_id, clip.clip.started_at) == "away"
+            away = services.mode_at(store, camera.household_id, clip.clip.started_at) == "away"
             verdict = classify(clip.track, camera, away=away)
-            run.clip_ids.append(clip_service.ingest_clip(store, clip.clip, verdict))
+            run.clip_ids.append(services.ingest_clip(store, clip.clip, verdict))
         if progress:
             progress("capture", done, len(windows))
     run.wall_s = time.perf_counter() - started
@@ -71,10 +71,10 @@ def run_fleet(store: Store, config: SimConfig, workers: int, progress: Progress 
 
 def _register(store: Store, fleet: SimFleet) -> None:
     for household in fleet.households:
-        clip_service.register_household(store, household)
+        services.register_household(store, household)
     for camera in fleet.cameras:
-        clip_service.register_camera(store, camera)
-    clip_service.record_mode_changes(store, fleet.mode_changes())
+        services.register_camera(store, camera)
+    services.record_mode_changes(store, fleet.mode_changes())
 
 
 def _capture_all(

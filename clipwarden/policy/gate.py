@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from clipwarden.audit import log as audit
 from clipwarden.consent import ledger, records
@@ -124,23 +124,28 @@ def decide_and_log(
     return decision
 
 
+_INSERT_ACCESS = insert(access_log)
+
+# The clip as the rules see it, in one query; built once, since it runs on every decision.
+_CLIP_FACTS = (
+    select(
+        clips.c.id,
+        clips.c.household_id,
+        clips.c.status,
+        households.c.jurisdiction,
+        clip_controls.c.screened_at,
+        clip_controls.c.screen_flagged,
+        clip_controls.c.sensitive_confirmed_at,
+        clip_controls.c.quarantined_at,
+    )
+    .join(households, households.c.id == clips.c.household_id)
+    .outerjoin(clip_controls, clip_controls.c.clip_id == clips.c.id)
+    .where(clips.c.id == bindparam("clip_id"))
+)
+
+
 def clip_facts(conn: Connection, clip_id: str) -> ClipFacts | None:
-    """The clip as the rules see it, in one query."""
-    row = conn.execute(
-        select(
-            clips.c.id,
-            clips.c.household_id,
-            clips.c.status,
-            households.c.jurisdiction,
-            clip_controls.c.screened_at,
-            clip_controls.c.screen_flagged,
-            clip_controls.c.sensitive_confirmed_at,
-            clip_controls.c.quarantined_at,
-        )
-        .join(households, households.c.id == clips.c.household_id)
-        .outerjoin(clip_controls, clip_controls.c.clip_id == clips.c.id)
-        .where(clips.c.id == clip_id)
-    ).first()
+    row = conn.execute(_CLIP_FACTS, {"clip_id": clip_id}).first()
     if row is None:
         return None
     return ClipFacts(
@@ -194,16 +199,17 @@ def _record_access(
     audit_index: int,
 ) -> None:
     conn.execute(
-        insert(access_log).values(
-            clip_id=clip_id,
-            at=at,
-            actor_pseudonym=actor.shown_as,
-            role=actor.role,
-            site=actor.site,
-            action=action,
-            purpose=purpose,
-            allow=decision.allow,
-            reason=decision.reason,
-            audit_index=audit_index,
-        )
+        _INSERT_ACCESS,
+        {
+            "clip_id": clip_id,
+            "at": at,
+            "actor_pseudonym": actor.shown_as,
+            "role": actor.role,
+            "site": actor.site,
+            "action": action,
+            "purpose": purpose,
+            "allow": decision.allow,
+            "reason": decision.reason,
+            "audit_index": audit_index,
+        },
     )

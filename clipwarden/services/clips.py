@@ -14,15 +14,7 @@ from sqlalchemy import Connection, Row, func, select
 from clipwarden.domain import LABELS, PLAN_RETENTION_HOURS, AiVerdict, RecordedClip
 from clipwarden.errors import ClipwardenError, Conflict, NotFound
 from clipwarden.services.erasure import ErasureScope, erase, plan_clips
-from clipwarden.services.households import (
-    active_household,
-    household,
-    # Household registration and mode, re-exported: the pipeline drives ingest through this module.
-    mode_at,
-    record_mode_changes,
-    register_camera,
-    register_household,
-)
+from clipwarden.services.households import active_household, household
 from clipwarden.services.times import iso_utc, require_aware, utc_now
 from clipwarden.store import BlobMissing, Store, content_address
 from clipwarden.store.blobs import write_atomically
@@ -38,10 +30,6 @@ __all__ = [
     "get_clip",
     "ingest_clip",
     "list_clips",
-    "mode_at",
-    "record_mode_changes",
-    "register_camera",
-    "register_household",
     "sweep_retention",
 ]
 

@@ -20,8 +20,12 @@ from clipwarden.sim.config import SimConfig
 from clipwarden.sim.routines import LocalClock, Routine
 from clipwarden.sim.world import Home
 
-LEAD_S = 10  # idle before the first event of a window: the motion detector needs a still background
-TAIL_S = 25  # idle after the last event: a clip lasts at least 20 s and must be able to end
+# Idle before the first event of a window: 5 s of pre-capture, and a still background for the motion
+# detector to start from.
+LEAD_S = 7
+# Idle after the last event: a clip starts 5 s before the motion it caught and lasts at least 20 s, so
+# an event of 3 s or more needs 12 s after it, and the recorder's post-capture is 8 s; one to spare.
+TAIL_S = 16
 MAX_WINDOW_S = 180  # proposals that would grow a window beyond this are dropped
 
 

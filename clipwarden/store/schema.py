@@ -266,14 +266,17 @@ review_tasks = Table(
     "review_tasks",
     metadata,
     Column("id", String(40), primary_key=True),
-    Column("clip_id", String(40), ForeignKey("clips.id"), nullable=False, index=True),
-    Column("consent_id", String(36), ForeignKey("consents.id"), nullable=False, index=True),
+    Column("clip_id", String(40), ForeignKey("clips.id"), nullable=False),
+    Column("consent_id", String(36), ForeignKey("consents.id"), nullable=False),
     Column("purpose", String(40), nullable=False),
     Column("status", String(8), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime),
     Column("closed_reason", Text),
     _one_of("status", TASK_STATUSES),
+    # Withdrawal and deletion look tasks up by consent or clip and state; the queue by state and age.
+    Index(None, "consent_id", "status"),
+    Index(None, "clip_id", "status"),
     Index(None, "status", "created_at"),
 )
 

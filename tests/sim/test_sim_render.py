@@ -15,6 +15,7 @@ import pytest
 
 from clipwarden.errors import NotFound
 from clipwarden.sim import ActivityWindow, SimConfig, SimFleet, build_fleet
+from clipwarden.sim.events import LEAD_S, TAIL_S
 from clipwarden.sim.truth import TruthEvent
 
 
@@ -83,7 +84,7 @@ def test_full_hd_at_30_fps_renders() -> None:
     for frame in big.render(window):
         assert frame.shape == (1080, 1920, 3)
         count += 1
-    assert count == window.n_frames and count >= 35 * 30
+    assert count == window.n_frames and count >= (LEAD_S + TAIL_S) * 30
 
 
 def test_an_unknown_window_is_not_found(fleet: SimFleet) -> None:
@@ -103,7 +104,7 @@ def test_frames_are_still_in_the_lead_in_and_change_during_the_event(fleet: SimF
     fps = fleet.config.fps
     first = round((event.start - window.start).total_seconds() * fps)
     last = round((event.end - window.start).total_seconds() * fps)
-    assert first >= 10 * fps
+    assert first >= LEAD_S * fps
     frames = itertools.islice(fleet.render(window), last)
     background = previous = quiet = next(frames)
 

@@ -64,8 +64,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["consent_id"], ["consents.id"], name="fk_review_tasks_consent_id_consents"),
         sa.CheckConstraint("status IN ('queued', 'done', 'removed')", name="ck_review_tasks_status_valid"),
     )
-    op.create_index("ix_review_tasks_clip_id", "review_tasks", ["clip_id"])
-    op.create_index("ix_review_tasks_consent_id", "review_tasks", ["consent_id"])
+    op.create_index("ix_review_tasks_consent_id_status", "review_tasks", ["consent_id", "status"])
+    op.create_index("ix_review_tasks_clip_id_status", "review_tasks", ["clip_id", "status"])
     op.create_index("ix_review_tasks_status_created_at", "review_tasks", ["status", "created_at"])
     op.create_table(
         "access_log",

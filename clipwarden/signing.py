@@ -49,9 +49,7 @@ class SigningKey:
 
     def sign_jws(self, payload: bytes, typ: str) -> str:
         """A compact JWS over `payload` (bytes as given, not re-serialised)."""
-        return jwt.api_jws.encode(
-            payload, self.private, algorithm=ALGORITHM, headers={"kid": self.kid, "typ": typ}
-        )
+        return jwt.api_jws.encode(payload, self.private, algorithm=ALGORITHM, headers={"kid": self.kid, "typ": typ})
 
     def sign(self, message: bytes) -> bytes:
         return self.private.sign(message)

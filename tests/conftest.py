@@ -70,9 +70,7 @@ def pg_server() -> URL:
             pass
     except psycopg.Error as error:
         reason = " ".join(str(error).split())
-        message = (
-            f"PostgreSQL at {url.render_as_string(hide_password=True)} unreachable ({reason}); set {PG_ENV}"
-        )
+        message = f"PostgreSQL at {url.render_as_string(hide_password=True)} unreachable ({reason}); set {PG_ENV}"
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail(f"{message} (CI must run the PostgreSQL tests)")
         pytest.skip(message)
@@ -185,9 +183,7 @@ class Fleet:
     free: Household = field(
         default_factory=lambda: Household("hh-free", "EU", "free", "Ada Example", "1 Sample Street")
     )
-    plus: Household = field(
-        default_factory=lambda: Household("hh-plus", "US", "plus", "Bo Example", "2 Sample Rd")
-    )
+    plus: Household = field(default_factory=lambda: Household("hh-plus", "US", "plus", "Bo Example", "2 Sample Rd"))
     clip_ids: dict[str, list[str]] = field(default_factory=dict)  # household id -> clip ids, oldest first
     media: dict[str, bytes] = field(default_factory=dict)  # clip id -> MP4 bytes
 

@@ -63,8 +63,7 @@ def test_pipeline_stages_do_not_import_the_simulator() -> None:
     offenders = [
         relative
         for relative, tree in _modules()
-        if relative.split("/")[0] in SIM_FREE
-        and any(name.startswith("clipwarden.sim") for name in _imports(tree))
+        if relative.split("/")[0] in SIM_FREE and any(name.startswith("clipwarden.sim") for name in _imports(tree))
     ]
     assert offenders == []
 

@@ -90,8 +90,9 @@ def simulate(
     """Run the simulated fleet and ingest its clips into the store."""
     opts = settings(ctx)
     config = _sim_config(seed, households, cameras, hours, size, fps)
-    store = open_store(opts.data_dir, opts.db_url)
-    run = _run_with_progress(opts, store, config, _check_workers(workers))
+    workers = _check_workers(workers)
+    with open_store(opts.data_dir, opts.db_url) as store:
+        run = _run_with_progress(opts, store, config, workers)
     summary = _run_summary(config, run)
     opts.emit(summary, lambda: console.print(_key_values("simulated", summary)))
 
@@ -107,14 +108,15 @@ def demo(
     """The main job, end to end: fleet -> capture -> store -> camera AI scored; writes report.json/html."""
     opts = settings(ctx)
     config = _sim_config(seed, households, 2, hours, "640x360", 10)
-    store = open_store(opts.data_dir, opts.db_url)
-    run = _run_with_progress(opts, store, config, _check_workers(workers))
-    report: dict[str, Any] = {
-        "run": _run_summary(config, run),
-        "store": services.fleet_stats(store),
-        "evaluation": evaluate_run(store, config, run.clip_ids).as_dict(),
-        "labels": list(LABELS),
-    }
+    workers = _check_workers(workers)
+    with open_store(opts.data_dir, opts.db_url) as store:
+        run = _run_with_progress(opts, store, config, workers)
+        report: dict[str, Any] = {
+            "run": _run_summary(config, run),
+            "store": services.fleet_stats(store),
+            "evaluation": evaluate_run(store, config, run.clip_ids).as_dict(),
+            "labels": list(LABELS),
+        }
     json_path, html_path = write_report(report, opts.data_dir)
     opts.emit(report, lambda: _print_demo(report, json_path, html_path))
 
@@ -127,9 +129,7 @@ def _print_demo(report: dict[str, Any], *paths: object) -> None:
     labels.add_column("camera AI", justify="right")
     labels.add_column("ground truth", justify="right")
     for label in report["labels"]:
-        labels.add_row(
-            label, str(evaluation["ai_by_label"].get(label, 0)), str(evaluation["truth_by_label"][label])
-        )
+        labels.add_row(label, str(evaluation["ai_by_label"].get(label, 0)), str(evaluation["truth_by_label"][label]))
     console.print(labels)
     causes = ", ".join(f"{n} {cause}" for cause, n in sorted(evaluation["false_alarm_causes"].items()))
     console.print(

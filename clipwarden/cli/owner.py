@@ -62,9 +62,7 @@ def clips_list(
 def clips_export(
     ctx: typer.Context,
     clip_id: str = typer.Argument(..., metavar="ID"),
-    file: Path = typer.Argument(
-        ..., metavar="FILE", help="Where to write the MP4 (a directory: ID.mp4 in it)."
-    ),
+    file: Path = typer.Argument(..., metavar="FILE", help="Where to write the MP4 (a directory: ID.mp4 in it)."),
 ) -> None:
     """Write a copy of a clip's MP4."""
     with opened_store(ctx) as store:
@@ -93,9 +91,7 @@ def households_erase(ctx: typer.Context, household_id: str = typer.Argument(...,
 @retention_app.command("sweep")
 def retention_sweep(
     ctx: typer.Context,
-    at: str = typer.Option(
-        ..., "--at", metavar="ISO8601", help="The time to sweep at, e.g. 2025-01-02T00:00:00Z."
-    ),
+    at: str = typer.Option(..., "--at", metavar="ISO8601", help="The time to sweep at, e.g. 2025-01-02T00:00:00Z."),
 ) -> None:
     """Expire the clips whose retention has ended at the given time."""
     instant = parse_instant(at)

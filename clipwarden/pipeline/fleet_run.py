@@ -86,9 +86,7 @@ def _capture_all(
         return
     # spawn, not fork: the parent runs threads (progress display, database pool).
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(config,)
-    ) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(config,)) as pool:
         yield from zip(windows, pool.map(_capture_one, windows), strict=True)
 
 

@@ -149,18 +149,13 @@ def fleet_stats(store: Store) -> dict[str, Any]:
     stored = clips.c.status == "stored"
     with store.connect() as conn:
         by_label = conn.execute(
-            select(clips.c.ai_label, func.count())
-            .where(stored)
-            .group_by(clips.c.ai_label)
-            .order_by(clips.c.ai_label)
+            select(clips.c.ai_label, func.count()).where(stored).group_by(clips.c.ai_label).order_by(clips.c.ai_label)
         ).all()
         distinct_blobs = select(clips.c.blob_sha256, clips.c.size_bytes).where(stored).distinct().subquery()
         return {
             "clips": sum(count for _, count in by_label),
             "clips_by_label": {label: count for label, count in by_label},
-            "alerts": _count(
-                conn, select(func.count()).select_from(clips).where(stored, clips.c.ai_alert.is_(True))
-            ),
+            "alerts": _count(conn, select(func.count()).select_from(clips).where(stored, clips.c.ai_alert.is_(True))),
             "bytes_stored": _count(conn, select(func.coalesce(func.sum(distinct_blobs.c.size_bytes), 0))),
             "households": _count(
                 conn, select(func.count()).select_from(households).where(households.c.status == "active")

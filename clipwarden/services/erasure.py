@@ -187,9 +187,7 @@ def _release_blob(conn: Connection, store: Store, sha256: str) -> bool:
     scope are no longer "stored" by now: the clip_rows step ran first."""
     store.lock_blob(conn, sha256)
     still_used = conn.execute(
-        select(func.count())
-        .select_from(clips)
-        .where(clips.c.blob_sha256 == sha256, clips.c.status == "stored")
+        select(func.count()).select_from(clips).where(clips.c.blob_sha256 == sha256, clips.c.status == "stored")
     ).scalar_one()
     if not still_used:
         store.blobs.delete(sha256)

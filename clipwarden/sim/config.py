@@ -57,16 +57,12 @@ class SimConfig:
         for name, (low, high) in _INT_RANGES.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ClipwardenError(
-                    f"sim config: {name} must be an integer in {low}..{high}, got {value!r}"
-                )
+                raise ClipwardenError(f"sim config: {name} must be an integer in {low}..{high}, got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ClipwardenError(f"sim config: seed must be a non-negative integer, got {self.seed!r}")
         for name in ("width", "height"):
             if getattr(self, name) % 2:
-                raise ClipwardenError(
-                    f"sim config: {name} must be even (H.264 4:2:0), got {getattr(self, name)}"
-                )
+                raise ClipwardenError(f"sim config: {name} must be even (H.264 4:2:0), got {getattr(self, name)}")
         if not _finite(self.hours) or not 0 < self.hours <= 24 * 31:
             raise ClipwardenError(f"sim config: hours must be in (0, {24 * 31}], got {self.hours!r}")
         if not isinstance(self.start, datetime) or self.start.tzinfo is None:

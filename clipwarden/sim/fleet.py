@@ -45,9 +45,7 @@ class SimFleet:
         if camera_id is None:
             found = [w for hid in self._homes for w in self._plan(hid).windows]
         else:
-            found = [
-                w for w in self._plan(self._home(camera_id).household.id).windows if w.camera_id == camera_id
-            ]
+            found = [w for w in self._plan(self._home(camera_id).household.id).windows if w.camera_id == camera_id]
         return sorted(found, key=lambda w: (w.start, w.camera_id))
 
     def truth(self) -> list[TruthEvent]:

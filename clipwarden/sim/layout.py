@@ -70,9 +70,7 @@ class SceneLayout:
     lower_grain: float
     shapes: tuple[Shape, ...]  # painted in order over the upper/lower split
     floor: tuple[float, float]  # y range where feet can stand
-    person_height: tuple[
-        float, float
-    ]  # a standing adult's height (fraction of frame height) at the horizon and at y=1
+    person_height: tuple[float, float]  # a standing adult's height (fraction of frame height) at the horizon and at y=1
     entries: tuple[Point, ...]  # where people come into view and leave it (frame edges, doors)
     spots: tuple[Point, ...]  # where people stop (by a cupboard, at a window)
     seats: tuple[Point, ...]  # foot point of someone sitting (sofa, chair, bed edge)
@@ -202,9 +200,7 @@ def living_room(rng: np.random.Generator) -> SceneLayout:
         _rect(sofa_x, hz - 0.1, sofa_x + sofa_w, seat_y, _shade(fabric, 0.8), 0.3),  # back
         _rect(sofa_x, seat_y - 0.04, sofa_x + sofa_w, seat_y + 0.07, fabric, 0.3),  # seat
         _rect(sofa_x - 0.03, hz - 0.04, sofa_x + 0.01, seat_y + 0.07, _shade(fabric, 0.7), 0.3),
-        _rect(
-            sofa_x + sofa_w - 0.01, hz - 0.04, sofa_x + sofa_w + 0.03, seat_y + 0.07, _shade(fabric, 0.7), 0.3
-        ),
+        _rect(sofa_x + sofa_w - 0.01, hz - 0.04, sofa_x + sofa_w + 0.03, seat_y + 0.07, _shade(fabric, 0.7), 0.3),
         _rect(0.38, hz + 0.2, 0.62, hz + 0.24, wood, 0.3),  # coffee table
         _rect(0.4, hz + 0.24, 0.42, hz + 0.3, _shade(wood, 0.7)),
         _rect(0.58, hz + 0.24, 0.6, hz + 0.3, _shade(wood, 0.7)),
@@ -346,10 +342,7 @@ def _tree(rng: np.random.Generator, x: float, base: float, size: float) -> tuple
         for _ in range(5)
     )
     trunk = _rect(x - size * 0.05, base - size, x + size * 0.05, base, (40, 60, 80), 0.3)
-    crown = [
-        _ellipse(c[0], c[1], r * 0.5625, r, _shade(foliage, float(rng.uniform(0.85, 1.1))), 0.5)
-        for c, r in blobs
-    ]
+    crown = [_ellipse(c[0], c[1], r * 0.5625, r, _shade(foliage, float(rng.uniform(0.85, 1.1))), 0.5) for c, r in blobs]
     return Tree(blobs, foliage), [trunk, *crown]
 
 
@@ -364,18 +357,14 @@ def _houses(rng: np.random.Generator, hz: float) -> tuple[list[Shape], Rect]:
         wall = _pick(rng, WALLS)
         shapes.append(_rect(x, top, x + width, hz, wall, 0.15))
         shapes.append(
-            Shape(
-                "poly", ((x - 0.01, top), (x + width + 0.01, top), (x + width / 2, top - 0.06)), (60, 60, 120)
-            )
+            Shape("poly", ((x - 0.01, top), (x + width + 0.01, top), (x + width / 2, top - 0.06)), (60, 60, 120))
         )
         win = Rect(x + width * 0.3, top + 0.03, x + width * 0.45, top + 0.07)
         shapes.append(_rect(win.x0, win.y0, win.x1, win.y1, (90, 80, 60)))
         if win.x0 > 0.05 and win.x1 < 0.95:
             windows.append(win)
         x += width + float(rng.uniform(0.02, 0.06))
-    return shapes, windows[int(rng.integers(len(windows)))] if windows else Rect(
-        0.4, hz - 0.1, 0.46, hz - 0.06
-    )
+    return shapes, windows[int(rng.integers(len(windows)))] if windows else Rect(0.4, hz - 0.1, 0.46, hz - 0.06)
 
 
 SKY: Colour = (225, 195, 160)
@@ -393,10 +382,7 @@ def entrance(rng: np.random.Generator) -> SceneLayout:
     shapes = [
         *houses,
         _rect(0.0, road0, 1.0, road1, (85, 85, 90), 0.2),
-        *(
-            _rect(x, road0 + 0.036, x + 0.05, road0 + 0.044, (200, 220, 225))
-            for x in np.arange(0.02, 1.0, 0.12)
-        ),
+        *(_rect(x, road0 + 0.036, x + 0.05, road0 + 0.044, (200, 220, 225)) for x in np.arange(0.02, 1.0, 0.12)),
         _rect(0.0, road1, 1.0, road1 + 0.03, (160, 165, 170), 0.15),  # pavement
         Shape(
             "poly",

@@ -100,9 +100,7 @@ def plan_household(config: SimConfig, home: Home, intruders: int, private_scenes
                 n_frames=(cluster.hi - cluster.lo) * config.fps,
             )
             windows.append(window)
-            window_events[window.id] = tuple(
-                sorted((numbered[p] for p in cluster.parts), key=lambda e: e.start)
-            )
+            window_events[window.id] = tuple(sorted((numbered[p] for p in cluster.parts), key=lambda e: e.start))
         events.extend(numbered.values())
     return HouseholdPlan(
         clock=clock,

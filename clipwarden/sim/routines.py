@@ -69,9 +69,7 @@ class Routine:
 
     def mode_changes(self, household_id: str, start: datetime, horizon: float) -> list[ModeChange]:
         """The mode at the start of the span, then every switch inside it."""
-        changes = [
-            ModeChange(household_id, start, "away" if iv.contains(self.household_away, 0.0) else "home")
-        ]
+        changes = [ModeChange(household_id, start, "away" if iv.contains(self.household_away, 0.0) else "home")]
         for lo, hi in self.household_away:
             switches: tuple[tuple[float, Mode], ...] = ((lo, "away"), (hi, "home"))
             for at, mode in switches:
@@ -101,9 +99,7 @@ def build_routine(home: Home, clock: LocalClock, rng: np.random.Generator) -> Ro
     )
 
 
-def _occupant_days(
-    occupant: Occupant, days: list[tuple[float, int]], rng: np.random.Generator
-) -> tuple[Spans, Spans]:
+def _occupant_days(occupant: Occupant, days: list[tuple[float, int]], rng: np.random.Generator) -> tuple[Spans, Spans]:
     """Away and asleep spans of one occupant, drawn day by day."""
     away: Spans = []
     beds: list[float] = []

@@ -62,9 +62,7 @@ def pets(ctx: SourceContext, rng: np.random.Generator) -> Iterator[Occurrence]:
             if camera.placement == "entrance":
                 continue
             rate = ctx.config.pet_rate * (0.4 if camera.outdoor else 1.0)
-            times = iv.random_times(rng, day, rate * day_weight) + iv.random_times(
-                rng, night, rate * night_weight
-            )
+            times = iv.random_times(rng, day, rate * day_weight) + iv.random_times(rng, night, rate * night_weight)
             for t in sorted(times):
                 yield _single(ctx, rng, camera.id, pet.species, t, pet.key)
 
@@ -74,9 +72,7 @@ def visitors(ctx: SourceContext, rng: np.random.Generator) -> Iterator[Occurrenc
     """Deliveries and friends ring at the front door by day, whether anyone is home or not."""
     hid = ctx.home.household.id
     for camera in ctx.home.cameras_at("entrance"):
-        for n, t in enumerate(
-            iv.random_times(rng, ctx.within(ctx.clock.hours(8.0, 20.0)), ctx.config.visitor_rate)
-        ):
+        for n, t in enumerate(iv.random_times(rng, ctx.within(ctx.clock.hours(8.0, 20.0)), ctx.config.visitor_rate)):
             yield _single(ctx, rng, camera.id, "visitor", t, f"{hid}/{camera.id}/visitor{n}")
 
 
@@ -155,9 +151,7 @@ def intruders(ctx: SourceContext, rng: np.random.Generator) -> Iterator[Occurren
     margin = 120.0  # keep clear of the moment the household leaves or comes back
     away = ctx.within(ctx.routine.household_away)
     for n in range(ctx.intruders):
-        route = [outdoor[i] for i in rng.permutation(len(outdoor))] + [
-            indoor[i] for i in rng.permutation(len(indoor))
-        ]
+        route = [outdoor[i] for i in rng.permutation(len(outdoor))] + [indoor[i] for i in rng.permutation(len(indoor))]
         durations = [ctx.duration("intruder", rng) for _ in route]
         gaps = [float(rng.uniform(15.0, 60.0)) for _ in route]
         start = iv.random_start(rng, away, sum(durations) + sum(gaps) + 2 * margin)

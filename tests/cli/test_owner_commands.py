@@ -95,9 +95,7 @@ def test_erase_removes_the_households_media_and_personal_data(
     assert len(_ok(cli("clips", "list"))) == 3
 
 
-def test_sweep_expires_exactly_the_clips_past_their_plans_retention(
-    cli: Cli, fleet: Fleet, data_dir: Path
-) -> None:
+def test_sweep_expires_exactly_the_clips_past_their_plans_retention(cli: Cli, fleet: Fleet, data_dir: Path) -> None:
     assert _ok(cli("retention", "sweep", "--at", "2025-01-02T07:59:59Z"))["expired"] == []
     assert len(fleet.files_in_blob_dir(data_dir)) == 6
     # Free keeps 24 hours: every free clip, none of the plus ones (30 days).
@@ -168,9 +166,7 @@ def test_a_bad_db_url_is_refused_and_the_store_is_untouched(
 ) -> None:
     before = _snapshot(cli, fleet, data_dir)
     victim = fleet.clip_ids["hh-free"][0]
-    _assert_refused(
-        cli_raw("--data", str(data_dir), "--db", db, "--json", "clips", "delete", victim), message
-    )
+    _assert_refused(cli_raw("--data", str(data_dir), "--db", db, "--json", "clips", "delete", victim), message)
     assert _snapshot(cli, fleet, data_dir) == before
 
 

@@ -48,9 +48,7 @@ def test_same_config_gives_the_same_fleet(fleet: SimFleet) -> None:
 def test_another_seed_gives_another_fleet(fleet: SimFleet) -> None:
     other = build_fleet(SimConfig(seed=8))
     assert [h.id for h in other.households] != [h.id for h in fleet.households]
-    assert [(w.start, w.n_frames) for w in other.windows()] != [
-        (w.start, w.n_frames) for w in fleet.windows()
-    ]
+    assert [(w.start, w.n_frames) for w in other.windows()] != [(w.start, w.n_frames) for w in fleet.windows()]
 
 
 def test_households_and_cameras_are_filled_in(fleet: SimFleet) -> None:
@@ -96,9 +94,9 @@ def test_intruders_come_only_while_the_household_is_away(fleet: SimFleet) -> Non
     assert intruders
     for event in intruders:
         assert _mode_at(changes, event.household_id, event.start) == "away"
-        assert not [
-            m for m in changes if m.household_id == event.household_id and event.start < m.at <= event.end
-        ], f"{event.id}: the household came home during the break-in"
+        assert not [m for m in changes if m.household_id == event.household_id and event.start < m.at <= event.end], (
+            f"{event.id}: the household came home during the break-in"
+        )
 
 
 def test_every_event_lies_in_a_window_of_its_camera_with_lead_in_and_tail(fleet: SimFleet) -> None:

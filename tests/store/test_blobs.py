@@ -30,9 +30,7 @@ def test_put_stores_bytes_under_their_sha256(tmp_path: Path) -> None:
 def test_putting_the_same_bytes_twice_keeps_one_copy(tmp_path: Path) -> None:
     blobs = FileBlobStore(tmp_path)
     assert blobs.put(b"same") == blobs.put(b"same")
-    assert [path.name for path in tmp_path.rglob("*") if path.is_file()] == [
-        hashlib.sha256(b"same").hexdigest()[2:]
-    ]
+    assert [path.name for path in tmp_path.rglob("*") if path.is_file()] == [hashlib.sha256(b"same").hexdigest()[2:]]
 
 
 def test_delete_removes_the_file_and_reports_whether_there_was_one(tmp_path: Path) -> None:

@@ -77,9 +77,7 @@ def test_two_processes_ingesting_at_once(
     with open_store(data_dir, empty_db_url) as store:
         stored = services.list_clips(store)
         assert sorted(clip["id"] for clip in stored) == sorted({**first, **second}.values())
-        expected = {
-            clip["key"]: hashlib.sha256(Path(clip["file"]).read_bytes()).hexdigest() for clip in clips
-        }
+        expected = {clip["key"]: hashlib.sha256(Path(clip["file"]).read_bytes()).hexdigest() for clip in clips}
         by_id = {clip_id: key for key, clip_id in {**first, **second}.items()}
         for clip in stored:
             assert clip["sha256"] == expected[by_id[clip["id"]]]

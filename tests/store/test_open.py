@@ -53,9 +53,7 @@ def test_times_come_back_as_the_same_instant_in_utc(store: Store, offset: timezo
 def test_naive_times_are_refused(store: Store) -> None:
     with pytest.raises(StatementError, match="naive datetime"), store.begin() as conn:
         conn.execute(
-            households.insert().values(
-                id="h", jurisdiction="EU", plan="free", created_at=datetime(2025, 1, 1)
-            )
+            households.insert().values(id="h", jurisdiction="EU", plan="free", created_at=datetime(2025, 1, 1))
         )
 
 

@@ -55,9 +55,7 @@ def test_cameras_need_an_active_household_and_keep_their_owner(store: Store) -> 
         services.register_camera(store, Camera("c1", "nobody", "Door", "entrance"))
     services.register_household(store, Household("h1", "EU"))
     services.register_household(store, Household("h2", "EU"))
-    services.register_camera(
-        store, Camera("c1", "h1", "Door", "entrance", motion_masks=(((0, 0), (1, 0), (1, 1)),))
-    )
+    services.register_camera(store, Camera("c1", "h1", "Door", "entrance", motion_masks=(((0, 0), (1, 0), (1, 1)),)))
     services.register_camera(store, Camera("c1", "h1", "Front door", "entrance"))
     with pytest.raises(Conflict, match="belongs to household h1"):
         services.register_camera(store, Camera("c1", "h2", "Door", "entrance"))
@@ -105,9 +103,7 @@ def test_ingest_is_idempotent(store: Store, fleet: Fleet) -> None:
 def test_a_deleted_clip_uploaded_again_stays_deleted(store: Store, fleet: Fleet) -> None:
     clip_id = fleet.clip_ids["hh-free"][0]
     services.delete_clip(store, clip_id)
-    assert (
-        services.ingest_clip(store, fleet.recording("cam-hh-free", fleet.start, seed=0), fleet.pet) == clip_id
-    )
+    assert services.ingest_clip(store, fleet.recording("cam-hh-free", fleet.start, seed=0), fleet.pet) == clip_id
     assert services.get_clip(store, clip_id)["status"] == "deleted"
     assert not store.blobs.exists(fleet.sha256(clip_id))
 
@@ -115,15 +111,13 @@ def test_a_deleted_clip_uploaded_again_stays_deleted(store: Store, fleet: Fleet)
 def test_ingest_refuses_unknown_cameras_and_naive_times(store: Store, fleet: Fleet) -> None:
     with pytest.raises(NotFound, match="unknown camera id: cam-x"):
         services.ingest_clip(store, fleet.recording("cam-x", fleet.start, seed=99), fleet.pet)
-    naive = replace(
-        fleet.recording("cam-hh-free", fleet.start, seed=99), started_at=fleet.start.replace(tzinfo=None)
-    )
+    naive = replace(fleet.recording("cam-hh-free", fleet.start, seed=99), started_at=fleet.start.replace(tzinfo=None))
     with pytest.raises(ClipwardenError, match="no time zone"):
         services.ingest_clip(store, naive, fleet.pet)
     assert _count(store, clips) == 6
-    assert hashlib.sha256(
-        fleet.recording("x", fleet.start, 99).data
-    ).hexdigest() not in fleet.files_in_blob_dir(store.data_dir)
+    assert hashlib.sha256(fleet.recording("x", fleet.start, 99).data).hexdigest() not in fleet.files_in_blob_dir(
+        store.data_dir
+    )
 
 
 def test_retention_follows_the_plan(store: Store, fleet: Fleet) -> None:
@@ -222,9 +216,7 @@ def test_bytes_shared_by_two_clips_go_with_the_last_one(store: Store, fleet: Fle
     assert not store.blobs.exists(sha)
 
 
-def test_later_stages_add_their_own_erasure_steps(
-    store: Store, fleet: Fleet, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_later_stages_add_their_own_erasure_steps(store: Store, fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(erasure, "_STEPS", list(erasure.erasure_steps()))
     seen: list[tuple[str, ...]] = []
 
@@ -291,16 +283,11 @@ def test_an_erased_household_stays_erased(store: Store, fleet: Fleet) -> None:
     with pytest.raises(ClipwardenError):
         services.register_camera(store, fleet.camera_of(fleet.free))
     with pytest.raises(ClipwardenError):
-        services.ingest_clip(
-            store, fleet.recording("cam-hh-free", fleet.start + timedelta(days=1), seed=77), fleet.pet
-        )
-    assert (
-        services.list_clips(store, "hh-free", statuses=("stored", "deleted", "expired"))[0]["status"]
-        == "deleted"
+        services.ingest_clip(store, fleet.recording("cam-hh-free", fleet.start + timedelta(days=1), seed=77), fleet.pet)
+    assert services.list_clips(store, "hh-free", statuses=("stored", "deleted", "expired"))[0]["status"] == "deleted"
+    assert hashlib.sha256(fleet.recording("x", fleet.start, 77).data).hexdigest() not in fleet.files_in_blob_dir(
+        store.data_dir
     )
-    assert hashlib.sha256(
-        fleet.recording("x", fleet.start, 77).data
-    ).hexdigest() not in fleet.files_in_blob_dir(store.data_dir)
 
 
 # Retention
@@ -320,14 +307,8 @@ def test_sweep_expires_exactly_the_clips_past_retention(store: Store, fleet: Fle
     assert len(fleet.files_in_blob_dir(store.data_dir)) == 4
     assert services.get_clip(store, swept["expired"][0])["status"] == "expired"
     # Plus keeps 30 days.
-    assert (
-        services.sweep_retention(store, fleet.start + timedelta(days=29))["expired"]
-        == fleet.clip_ids["hh-free"][2:]
-    )
-    assert (
-        services.sweep_retention(store, fleet.start + timedelta(days=31))["expired"]
-        == fleet.clip_ids["hh-plus"]
-    )
+    assert services.sweep_retention(store, fleet.start + timedelta(days=29))["expired"] == fleet.clip_ids["hh-free"][2:]
+    assert services.sweep_retention(store, fleet.start + timedelta(days=31))["expired"] == fleet.clip_ids["hh-plus"]
     assert fleet.files_in_blob_dir(store.data_dir) == set()
     assert services.list_clips(store) == []
 
@@ -339,9 +320,7 @@ def test_fleet_stats_count_stored_clips(store: Store, fleet: Fleet) -> None:
         "clips": 5,
         "clips_by_label": {"intruder": 1, "pet": 4},
         "alerts": 1,
-        "bytes_stored": sum(
-            len(fleet.media[c]) for c in fleet.clip_ids["hh-free"] + fleet.clip_ids["hh-plus"][1:]
-        ),
+        "bytes_stored": sum(len(fleet.media[c]) for c in fleet.clip_ids["hh-free"] + fleet.clip_ids["hh-plus"][1:]),
         "households": 2,
         "cameras": 2,
     }

@@ -46,9 +46,7 @@ def test_requests_without_a_valid_token_are_refused(api: Any, fleet: Any) -> Non
     assert api.call("auditor", "GET", f"/api/clips/{clip}/media").status_code == 403
 
 
-def test_share_gives_a_consent_with_a_verifiable_receipt_and_queues_it(
-    api: Any, fleet: Any, store: Store
-) -> None:
+def test_share_gives_a_consent_with_a_verifiable_receipt_and_queues_it(api: Any, fleet: Any, store: Store) -> None:
     clip = fleet.clip_ids["hh-free"][1]
     shared = api.call("free", "POST", f"/api/clips/{clip}/shares", json={"purposes": [REVIEW], "notice_version": 1})
     assert shared.status_code == 201, shared.text
@@ -85,9 +83,7 @@ def test_deleting_a_clip_removes_it_from_the_queue_and_certifies_it(api: Any, fl
     assert fleet.sha256(clip) not in fleet.files_in_blob_dir(store.data_dir)
 
 
-def test_a_troubleshooting_share_is_never_queued_for_annotation(
-    api: Any, fleet: Any, store: Store
-) -> None:
+def test_a_troubleshooting_share_is_never_queued_for_annotation(api: Any, fleet: Any, store: Store) -> None:
     clip = fleet.clip_ids["hh-free"][0]
     shared = api.call("free", "POST", f"/api/clips/{clip}/shares", json={"purposes": ["troubleshooting"]})
     assert shared.status_code == 201, shared.text

@@ -112,13 +112,9 @@ class Visitor(Walker):
         street = px(_one(rng, layout.entries))
         gate = px((0.5, layout.floor[0]))
         door = (
-            px((layout.door[0] + float(rng.uniform(-0.06, 0.06)), 0.86))
-            if layout.door
-            else px(_one(rng, layout.spots))
+            px((layout.door[0] + float(rng.uniform(-0.06, 0.06)), 0.86)) if layout.door else px(_one(rng, layout.spots))
         )
-        wait = Stop(
-            *door, dwell=self.duration * 0.5, pose="reach" if rng.random() < 0.4 else "stand", facing=0.0
-        )
+        wait = Stop(*door, dwell=self.duration * 0.5, pose="reach" if rng.random() < 0.4 else "stand", facing=0.0)
         return street, [Stop(*gate), wait, Stop(*gate), Stop(*px(_one(rng, layout.entries)))]
 
 
@@ -136,10 +132,7 @@ class Intruder(Walker):
         count = min(len(spots), int(rng.integers(2, 4)))
         chosen = [spots[i] for i in rng.choice(len(spots), count, replace=False)]
         hold = self.duration * 0.6 / count
-        stops = [
-            Stop(*px(p), dwell=hold, pose=str(rng.choice(["crouch", "reach", "stand"])), pace=0.8)
-            for p in chosen
-        ]
+        stops = [Stop(*px(p), dwell=hold, pose=str(rng.choice(["crouch", "reach", "stand"])), pace=0.8) for p in chosen]
         return px(_one(rng, layout.entries)), [*stops, Stop(*px(_one(rng, layout.entries)))]
 
 
@@ -166,9 +159,7 @@ class PrivateScene(Element):
             sway = math.sin(2 * math.pi * 0.2 * (tau - self.walk))
             draw_couple(frame, self.seat[0], self.seat[1], self.height, self.pair, sway, SHEET, look)
             return
-        routes, local = (
-            (self.walk_in, tau) if tau < self.walk else (self.walk_out, tau - (self.duration - self.walk))
-        )
+        routes, local = (self.walk_in, tau) if tau < self.walk else (self.walk_out, tau - (self.duration - self.walk))
         for route, person in zip(routes, self.pair, strict=True):
             at = route.at(local)
             pose = Pose(
@@ -199,9 +190,7 @@ class Pet(Element):
             perch = layout.perches and rng.random() < (0.45 if cat else 0.15)
             point = px(_one(rng, layout.perches)) if perch else _floor_point(rng, stage)
             hop = stage.person_height(point[1]) * 0.25 if perch or (stops and stops[-1].hop) else 0.0
-            stops.append(
-                Stop(*point, dwell=float(rng.uniform(0.0, 2.5)), pace=float(rng.uniform(0.4, 2.5)), hop=hop)
-            )
+            stops.append(Stop(*point, dwell=float(rng.uniform(0.0, 2.5)), pace=float(rng.uniform(0.4, 2.5)), hop=hop))
         stops.append(Stop(*px(_one(rng, layout.entries)), pace=2.0))
         self.route = Route(px(_one(rng, layout.entries)), stops, self.duration, min_moving=0.5)
 
@@ -227,9 +216,7 @@ class Car(Element):
             ends.reverse()
         stops = [Stop(ends[1], self.y)]
         if event.variant == "stop":
-            stops.insert(
-                0, Stop(stage.width * float(rng.uniform(0.3, 0.7)), self.y, dwell=self.duration * 0.5)
-            )
+            stops.insert(0, Stop(stage.width * float(rng.uniform(0.3, 0.7)), self.y, dwell=self.duration * 0.5))
         self.route = Route((ends[0], self.y), stops, self.duration)
 
     def draw(self, frame: np.ndarray, tau: float, look: Look) -> None:

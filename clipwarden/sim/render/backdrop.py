@@ -32,9 +32,7 @@ def backdrop_variants(stage: Stage, lighting: Lighting) -> tuple[np.ndarray, ...
     count = 6 if stage.width * stage.height <= 1_000_000 else 4
     variants = []
     for _ in range(count):
-        noise = np.rint(rng.standard_normal(base.shape[:2], dtype=np.float32) * lighting.noise).astype(
-            np.int16
-        )
+        noise = np.rint(rng.standard_normal(base.shape[:2], dtype=np.float32) * lighting.noise).astype(np.int16)
         variant = cv2.add(base, cv2.merge([noise, noise, noise]), dtype=cv2.CV_8U)  # saturating
         variant.setflags(write=False)
         variants.append(variant)
@@ -109,9 +107,7 @@ def _illumination(stage: Stage, lighting: Lighting) -> np.ndarray:
     if lighting.ir:
         # The camera's own IR lamp: bright in the middle and near, fading to the edges and into the distance.
         reach = (
-            np.clip((ys - layout.horizon * 0.7) / (1.0 - layout.horizon * 0.7), 0.35, 1.0)
-            if layout.outdoor
-            else 1.0
+            np.clip((ys - layout.horizon * 0.7) / (1.0 - layout.horizon * 0.7), 0.35, 1.0) if layout.outdoor else 1.0
         )
         return (vignette**2 * (0.5 + 0.5 * reach)).astype(np.float32)
     if lighting.warm and layout.lamp is not None:

@@ -73,16 +73,12 @@ class SunPatch(Element):
         cv2.fillPoly(mask, [np.rint(pts - (self.x0, self.y0)).astype(np.int32)], 1.0)
         soft = cv2.GaussianBlur(mask, (0, 0), max(1.0, stage.height / 180))
         warm = np.array([70.0, 95.0, 110.0], np.float32)
-        self.sprites = [
-            (soft[..., None] * warm * (k / self.LEVELS)).astype(np.uint8) for k in range(self.LEVELS + 1)
-        ]
+        self.sprites = [(soft[..., None] * warm * (k / self.LEVELS)).astype(np.uint8) for k in range(self.LEVELS + 1)]
         self.drift = float(rng.uniform(-0.03, 0.03)) * stage.width / max(1.0, self.duration)
         self.flicker = float(rng.uniform(0.3, 0.8))
 
     def draw(self, frame: np.ndarray, tau: float, look: Look) -> None:
-        strength = _envelope(tau, self.duration, 0.25) * (
-            0.8 + 0.2 * math.sin(2 * math.pi * self.flicker * tau)
-        )
+        strength = _envelope(tau, self.duration, 0.25) * (0.8 + 0.2 * math.sin(2 * math.pi * self.flicker * tau))
         level = round(strength * self.LEVELS)
         if level:
             _add_sprite(frame, self.sprites[level], self.x0 + round(self.drift * tau), self.y0)
@@ -110,10 +106,7 @@ class Curtain(Element):
             self.colours[look.lighting] = _sample(frame, *middle)
         gust = _envelope(tau, self.duration, 0.3) * math.sin(2 * math.pi * self.rate * tau)
         rows = np.linspace(0.0, 1.0, 9)
-        inner = [
-            (self.inner + self.amplitude * gust * f * f, self.top + (self.bottom - self.top) * f)
-            for f in rows
-        ]
+        inner = [(self.inner + self.amplitude * gust * f * f, self.top + (self.bottom - self.top) * f) for f in rows]
         outer = [
             (self.outer + 0.5 * self.amplitude * gust * f * f, self.top + (self.bottom - self.top) * f)
             for f in rows[::-1]
@@ -169,11 +162,7 @@ class Insect(Element):
     def draw(self, frame: np.ndarray, tau: float, look: Look) -> None:
         (ax, fx, px), (bx, gx, qx), (ay, fy, py), (by, gy, qy) = self.waves
         x = self.centre[0] + ax * math.sin(fx * tau * 6.28 + px) + 0.5 * bx * math.sin(gx * tau * 11.0 + qx)
-        y = (
-            self.centre[1]
-            + 0.6 * ay * math.sin(fy * tau * 6.28 + py)
-            + 0.4 * by * math.sin(gy * tau * 9.0 + qy)
-        )
+        y = self.centre[1] + 0.6 * ay * math.sin(fy * tau * 6.28 + py) + 0.4 * by * math.sin(gy * tau * 9.0 + qy)
         _add_sprite(frame, self.sprite, round(x) - self.half, round(y) - self.half)
 
 
@@ -190,8 +179,7 @@ class TreeInWind(Element):
         w, h = stage.width, stage.height
         # Ellipses as layout.py paints the crown: radii are fractions of frame height, x squeezed for 16:9.
         self.blobs = [
-            ((cx * w, cy * h), (max(1, round(r * 0.5625 * w)), max(1, round(r * h))))
-            for (cx, cy), r in tree.crown
+            ((cx * w, cy * h), (max(1, round(r * 0.5625 * w)), max(1, round(r * h)))) for (cx, cy), r in tree.crown
         ]
         self.colours: dict[Lighting, list[tuple[float, float, float]]] = {}
 

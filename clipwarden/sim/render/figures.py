@@ -148,9 +148,7 @@ def draw_person(img: np.ndarray, p: Pose, a: Appearance, look: Look) -> None:
     _head(img, (shoulder[0] + side * 0.01 * h, shoulder[1] - 0.09 * h), h, side, a, look)
 
 
-def _head(
-    img: np.ndarray, centre: tuple[float, float], h: float, side: float, a: Appearance, look: Look
-) -> None:
+def _head(img: np.ndarray, centre: tuple[float, float], h: float, side: float, a: Appearance, look: Look) -> None:
     axes = (max(1, round(0.055 * h)), max(1, round(0.068 * h)))
     if a.hood:
         hood_axes = (round(axes[0] * 1.3), round(axes[1] * 1.25))
@@ -168,9 +166,7 @@ def _head(
         )
         return
     cv2.ellipse(img, _pt(*centre), axes, 0, 0, 360, look(a.skin), -1)
-    cv2.ellipse(
-        img, _pt(centre[0] - side * 0.01 * h, centre[1] - 0.012 * h), axes, 0, 180, 360, look(a.hair), -1
-    )
+    cv2.ellipse(img, _pt(centre[0] - side * 0.01 * h, centre[1] - 0.012 * h), axes, 0, 180, 360, look(a.hair), -1)
 
 
 def draw_couple(
@@ -194,9 +190,7 @@ def draw_couple(
         cx = x + sign * (0.085 - 0.02 * sway) * h
         lean = -sign * (10 + 8 * sway)
         cv2.ellipse(img, _pt(cx, hip_y - 0.17 * h), _axes(0.085 * h, 0.16 * h), lean, 0, 360, skin, -1)
-        cv2.ellipse(
-            img, _pt(cx - sign * 0.015 * h, hip_y - 0.3 * h), _axes(0.1 * h, 0.04 * h), lean, 0, 360, skin, -1
-        )
+        cv2.ellipse(img, _pt(cx - sign * 0.015 * h, hip_y - 0.3 * h), _axes(0.1 * h, 0.04 * h), lean, 0, 360, skin, -1)
         cv2.ellipse(
             img,
             _pt(cx + sign * 0.1 * h, hip_y - 0.16 * h),
@@ -326,9 +320,7 @@ def draw_car(
     cabin = [(-0.3, -0.3), (-0.2, -0.47), (0.15, -0.47), (0.3, -0.3)]
     cv2.fillPoly(img, [np.array([_pt(x + f * cx * L, y + cy * L) for cx, cy in cabin], np.int32)], body)
     glass = [(-0.25, -0.31), (-0.18, -0.44), (0.13, -0.44), (0.24, -0.31)]
-    cv2.fillPoly(
-        img, [np.array([_pt(x + f * cx * L, y + cy * L) for cx, cy in glass], np.int32)], look((70, 60, 50))
-    )
+    cv2.fillPoly(img, [np.array([_pt(x + f * cx * L, y + cy * L) for cx, cy in glass], np.int32)], look((70, 60, 50)))
     for wx in (-0.3, 0.3):
         cv2.circle(img, _pt(x + wx * L, y - 0.1 * L), max(1, round(0.1 * L)), look((20, 20, 20)), -1)
         cv2.circle(img, _pt(x + wx * L, y - 0.1 * L), max(1, round(0.045 * L)), look((150, 150, 150)), -1)

@@ -76,16 +76,12 @@ class Route:
                     facing = 1.0 if s.x > x else -1.0
                 elif abs(s.y - y) > 0:
                     facing = 0.0
-                self._segments.append(
-                    _Segment(t, t + leg, x, y, s.x, s.y, True, facing, "walk", s.hop, s.pace, walked)
-                )
+                self._segments.append(_Segment(t, t + leg, x, y, s.x, s.y, True, facing, "walk", s.hop, s.pace, walked))
                 t, walked = t + leg, walked + leg
             hold = s.dwell * dwell_scale
             if hold > 0:
                 held = facing if s.facing is None else s.facing
-                self._segments.append(
-                    _Segment(t, t + hold, s.x, s.y, s.x, s.y, False, held, s.pose, 0.0, 0.0, walked)
-                )
+                self._segments.append(_Segment(t, t + hold, s.x, s.y, s.x, s.y, False, held, s.pose, 0.0, 0.0, walked))
                 t += hold
             x, y = s.x, s.y
         if not self._segments:

@@ -45,9 +45,7 @@ def upgrade() -> None:
         sa.Column("motion_masks", sa.JSON, nullable=False),
         sa.Column("privacy_zones", sa.JSON, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_cameras"),
-        sa.ForeignKeyConstraint(
-            ["household_id"], ["households.id"], name="fk_cameras_household_id_households"
-        ),
+        sa.ForeignKeyConstraint(["household_id"], ["households.id"], name="fk_cameras_household_id_households"),
     )
     op.create_index("ix_cameras_household_id", "cameras", ["household_id"])
     op.create_table(
@@ -57,9 +55,7 @@ def upgrade() -> None:
         sa.Column("mode", sa.String(4), nullable=False),
         sa.PrimaryKeyConstraint("household_id", "at", name="pk_mode_changes"),
         sa.CheckConstraint("mode IN ('home', 'away')", name="ck_mode_changes_mode_valid"),
-        sa.ForeignKeyConstraint(
-            ["household_id"], ["households.id"], name="fk_mode_changes_household_id_households"
-        ),
+        sa.ForeignKeyConstraint(["household_id"], ["households.id"], name="fk_mode_changes_household_id_households"),
     )
     op.create_table(
         "clips",

@@ -1,0 +1,157 @@
+"""`clipwarden simulate` and `clipwarden demo` through the command line: real clips from the simulated
+fleet, the same bytes for the same seed, the promised length and size, privacy zones black in every
+frame, bad input refused, and two runs on one data dir at once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clipwarden.media.codec import decode_frames, probe
+from clipwarden.media.zones import zone_mask
+from clipwarden.sim import SimConfig, build_fleet
+
+# One household, two cameras that both have privacy zones, three activity windows: a few clips, quickly.
+SMALL = ["--households", "1", "--cameras", "2", "--hours", "12", "--seed", "8", "--workers", "1"]
+SMALL_CONFIG = SimConfig(seed=8, households=1, cameras_per_household=2, hours=12)
+DARK = 8  # brightest value a blacked-out pixel may decode to (H.264 is lossy)
+
+
+def _run(cli_raw: Callable[..., Any], data: Path, *args: str) -> Any:
+    result = cli_raw("--data", str(data), "--json", *args)
+    assert result.code == 0, result.err
+    return result.json()
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """One small run, shared by the read-only tests below (as a real process, like a user's)."""
+    data = tmp_path_factory.mktemp("simulated")
+    done = subprocess.run(
+        [sys.executable, "-m", "clipwarden", "--data", str(data), "--json", "simulate", *SMALL],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    listed = subprocess.run(
+        [sys.executable, "-m", "clipwarden", "--data", str(data), "--json", "clips", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    clips = json.loads(listed.stdout)
+    assert json.loads(done.stdout)["clips"] == len(clips) >= 3
+    return data, clips
+
+
+def test_every_clip_decodes_lasts_20_to_30_s_at_the_configured_size_and_rate(
+    simulated: tuple[Path, list[dict[str, Any]]], cli_raw: Callable[..., Any], tmp_path: Path
+) -> None:
+    data, clips = simulated
+    for clip in clips:
+        exported = _run(cli_raw, data, "clips", "export", clip["id"], str(tmp_path / f"{clip['id']}.mp4"))
+        info = probe(Path(exported["path"]))
+        assert info.codec == "h264"
+        assert (info.width, info.height, round(info.fps)) == (640, 360, 10)
+        assert (clip["width"], clip["height"], clip["fps"]) == (640, 360, 10)
+        assert 20.0 <= info.duration_s <= 30.0
+        assert 20.0 <= clip["duration_s"] <= 30.0
+
+
+def test_privacy_zone_pixels_are_black_in_every_frame(
+    simulated: tuple[Path, list[dict[str, Any]]], cli_raw: Callable[..., Any], tmp_path: Path
+) -> None:
+    data, clips = simulated
+    cameras = {camera.id: camera for camera in build_fleet(SMALL_CONFIG).cameras}
+    checked = 0
+    for clip in clips:
+        camera = cameras[clip["camera_id"]]
+        inside = zone_mask(camera.privacy_zones, camera.width, camera.height, snap=1)
+        assert inside is not None
+        path = _run(cli_raw, data, "clips", "export", clip["id"], str(tmp_path / "zone.mp4"))["path"]
+        for frame in decode_frames(Path(path)):
+            assert int(frame[inside > 0].max()) <= DARK
+            checked += 1
+    assert checked >= 3 * 200
+
+
+def test_the_same_seed_gives_the_same_clips_byte_for_byte(
+    simulated: tuple[Path, list[dict[str, Any]]], cli_raw: Callable[..., Any], tmp_path: Path
+) -> None:
+    _, first = simulated
+    _run(cli_raw, tmp_path / "again", "simulate", *SMALL)
+    second = _run(cli_raw, tmp_path / "again", "clips", "list")
+
+    def recordings(clips: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+        return sorted((clip["camera_id"], clip["started_at"], clip["sha256"]) for clip in clips)
+
+    assert recordings(second) == recordings(first)
+    other_seed = [*SMALL[:-4], "--seed", "10", *SMALL[-2:]]
+    _run(cli_raw, tmp_path / "other", "simulate", *other_seed)
+    assert {c["sha256"] for c in _run(cli_raw, tmp_path / "other", "clips", "list")}.isdisjoint(
+        {c["sha256"] for c in first}
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--households", "1000000000"], "households"),
+        (["--cameras", "0"], "cameras"),
+        (["--hours", "-1"], "hours"),
+        (["--size", "640by360"], "--size must look like 640x360"),
+        (["--size", "99999x99999"], "width"),
+        (["--fps", "1000"], "fps"),
+        (["--workers", "0"], "--workers must be between 1 and 32"),
+    ],
+)
+def test_absurd_sizes_are_refused_in_one_line_and_nothing_is_written(
+    cli_raw: Callable[..., Any], tmp_path: Path, args: list[str], message: str
+) -> None:
+    data = tmp_path / "data"
+    result = cli_raw("--data", str(data), "simulate", *args)
+    assert result.code == 1
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1
+    assert message in result.err
+    assert "Traceback" not in result.err
+    assert not data.exists()
+
+
+def test_a_malformed_db_url_is_refused(cli_raw: Callable[..., Any], tmp_path: Path) -> None:
+    result = cli_raw("--data", str(tmp_path / "d"), "--db", "nonsense://x", "simulate", *SMALL)
+    assert result.code == 1 and result.err.startswith("error: malformed --db URL")
+
+
+def test_two_simulate_runs_on_one_data_dir_at_once_store_each_clip_once(tmp_path: Path) -> None:
+    data = tmp_path / "shared"
+    command = [sys.executable, "-m", "clipwarden", "--data", str(data), "--json"]
+    runs = [subprocess.Popen([*command, "simulate", *SMALL], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0]
+    listed = json.loads(subprocess.run([*command, "clips", "list"], capture_output=True, text=True).stdout)
+    per_run = {json.loads(output)["clips"] for output in outputs}
+    assert per_run == {len(listed)}
+    assert len({(c["camera_id"], c["started_at"]) for c in listed}) == len(listed)
+    verified = subprocess.run([*command, "audit", "verify"], capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stderr
+    for clip in listed:
+        blob = data / "blobs" / clip["sha256"][:2] / clip["sha256"][2:]
+        assert blob.is_file()
+
+
+def test_the_demo_writes_its_report_and_counts_what_it_stored(cli_raw: Callable[..., Any], tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    report = _run(cli_raw, data, "demo", "--households", "1", "--hours", "12", "--seed", "8", "--workers", "1")
+    assert json.loads((data / "report.json").read_text()) == json.loads(json.dumps(report))
+    html = (data / "report.html").read_text()
+    assert "clipwarden demo report" in html and f"<td>{report['run']['clips']}</td>" in html
+    stored = _run(cli_raw, data, "clips", "list")
+    assert report["run"]["clips"] == report["evaluation"]["clips"] == len(stored) >= 3
+    assert sum(report["evaluation"]["truth_by_label"].values()) == len(stored)

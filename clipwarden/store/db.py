@@ -1,13 +1,15 @@
 """Opening the store: the database URL, the data dir, the engine, and migrations to the latest schema.
 
 SQLite (the default, a file in the data dir) and PostgreSQL (``postgresql+psycopg://``) are supported.
-Several processes may open one store at once: SQLite runs in WAL mode with a busy timeout and every
-writer takes the write lock when its transaction begins; PostgreSQL serialises migrations and blob
-reference changes with advisory locks.
+Several processes may open one store at once: SQLite runs in WAL mode with a busy timeout, every writer
+takes the write lock when its transaction begins, and opening (the switch to WAL, migrations) is serialised
+by a lock file beside the database; PostgreSQL serialises migrations and blob reference changes with
+advisory locks.
 """
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -91,13 +93,16 @@ def open_store(data_dir: Path, db_url: str | None = None) -> Store:
     created = _prepare_data_dir(data_dir)
     store = Store(_create_engine(url), FileBlobStore(data_dir / BLOB_DIR), data_dir)
     try:
-        with store.begin() as conn:
+        with _opening_lock(url), store.begin() as conn:
             _migrate(conn)
     except BaseException as error:
         store.close()
         _remove(created)
         if isinstance(error, DBAPIError):
             reason = " ".join(str(error.orig).split())
+            raise ClipwardenError(f"cannot open database {_shown(url)}: {reason}") from None
+        if isinstance(error, OSError):
+            reason = error.strerror or str(error)
             raise ClipwardenError(f"cannot open database {_shown(url)}: {reason}") from None
         if isinstance(error, CommandError):
             raise ClipwardenError(f"cannot migrate database {_shown(url)}: {error}") from None
@@ -151,6 +156,21 @@ def _prepare_data_dir(data_dir: Path) -> Path | None:
 def _remove(created: Path | None) -> None:
     if created is not None:
         shutil.rmtree(created, ignore_errors=True)
+
+
+@contextmanager
+def _opening_lock(url: URL) -> Iterator[None]:
+    """For SQLite, hold an exclusive lock on ``DATABASE.open-lock`` until the store is open and migrated.
+
+    SQLite answers a second process that opens a new file while the first switches it to WAL with
+    "database is locked" at once, whatever the busy timeout; the lock file makes the second one wait.
+    PostgreSQL needs none: its migrations take an advisory lock."""
+    if url.get_backend_name() != "sqlite":
+        yield
+        return
+    with open(f"{url.database}.open-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _create_engine(url: URL) -> Engine:

@@ -100,6 +100,17 @@ def test_an_unreachable_server_is_one_line_and_leaves_no_data_dir(tmp_path: Path
     assert not (tmp_path / "new").exists()
 
 
+def test_a_sqlite_file_in_a_missing_directory_is_one_line_and_leaves_no_data_dir(tmp_path: Path) -> None:
+    data_dir = tmp_path / "new" / "data"
+    with pytest.raises(
+        ClipwardenError, match=r"^cannot open database sqlite:///.*/absent/x\.db: No such file"
+    ) as raised:
+        open_store(data_dir, f"sqlite:///{tmp_path}/absent/x.db")
+    assert "\n" not in str(raised.value)
+    assert not (tmp_path / "new").exists()
+    assert not (tmp_path / "absent").exists()
+
+
 def _read_only_dir(tmp_path: Path) -> Path:
     parent = tmp_path / "read-only"
     parent.mkdir()

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,15 +105,34 @@ def jwk_thumbprint(jwk: dict[str, str]) -> str:
     return _b64url(hashlib.sha256(canonical).digest())
 
 
+def secret(data_dir: Path, name: str) -> bytes:
+    """A 32-byte secret of the data dir (``keys/NAME.key``), made on first use, readable by this user only:
+    the key of the reviewers' watermarks, and of the signatures on media URLs."""
+    path = data_dir / "keys" / f"{name}.key"
+    if not path.exists():
+        _write_once(path, secrets.token_bytes(32))
+    try:
+        value = path.read_bytes()
+    except OSError as error:
+        raise ClipwardenError(f"secret {path} cannot be read: {error.strerror}") from None
+    if len(value) != 32:
+        raise ClipwardenError(f"secret {path} is damaged: {len(value)} bytes, not 32")
+    return value
+
+
 def _create(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+    _write_once(path, pem)
+
+
+def _write_once(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+        handle.write(content)
     # Two processes may race to make the first key: the first link wins, the other uses it.
     try:
         os.link(partial, path)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from clipwarden.audit.entries import iso_utc
 from clipwarden.audit.log import AuditLog, SignedHead
+from clipwarden.times import iso_utc
 
 
 def root(log: AuditLog) -> dict[str, Any]:

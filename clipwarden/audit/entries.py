@@ -20,23 +20,16 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from clipwarden.times import iso_utc
 
 KIND_PATTERN = re.compile(r"[a-z_]{1,64}")
 
 
 def canonical_json(document: Any) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-
-
-def iso_utc(moment: datetime) -> str:
-    """``2025-01-01T08:00:00Z``; a naive time names no instant and is refused.
-
-    Like ``clipwarden.services.times.iso_utc``, which this package cannot import: services import it."""
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment.isoformat()} given where a UTC instant is needed")
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def make_leaf(index: int, kind: str, at: datetime, fields: dict[str, Any]) -> bytes:

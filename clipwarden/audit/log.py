@@ -30,12 +30,13 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from clipwarden.audit.entries import canonical_json, iso_utc, make_leaf, parse_leaf
+from clipwarden.audit.entries import canonical_json, make_leaf, parse_leaf
 from clipwarden.audit.merkle import MerkleTree, leaf_hash
 from clipwarden.errors import ClipwardenError, NotFound
 from clipwarden.signing import load_or_create, verify_signature
 from clipwarden.store import Store
 from clipwarden.store.schema import audit_entries, audit_tree_heads
+from clipwarden.times import iso_utc
 
 # PostgreSQL advisory lock (space, key) serialising appenders; the store's other spaces are 0x6377_000N.
 _APPEND_LOCK = (0x6377_0A0D, 0)

@@ -22,9 +22,9 @@ from clipwarden.errors import ClipwardenError
 from clipwarden.policy.decision import Actor
 from clipwarden.services.audit_trail import consent_changed
 from clipwarden.services.owner import share_clip
-from clipwarden.services.times import parse_instant, utc_now
 from clipwarden.signing import KEY_FILE, load_or_create
 from clipwarden.store.blobs import write_atomically
+from clipwarden.times import parse_instant, utc_now
 
 notices_app = typer.Typer(help="The notices shown when consent is asked.", no_args_is_help=True)
 consents_app = typer.Typer(help="Owners' consents: give, renew, withdraw, list.", no_args_is_help=True)

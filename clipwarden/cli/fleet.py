@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from clipwarden import services
 from clipwarden.cli.app import Settings, app, console, err_console, settings
-from clipwarden.domain import LABELS
 from clipwarden.errors import ClipwardenError
-from clipwarden.learn.evaluate import evaluate_run
-from clipwarden.pipeline.fleet_run import FleetRun, default_workers, run_fleet
+from clipwarden.pipeline.demo import run_demo, run_summary
+from clipwarden.pipeline.fleet_run import Progress as PipelineProgress
+from clipwarden.pipeline.fleet_run import default_workers, run_fleet
 from clipwarden.report import write_report
 from clipwarden.sim import SimConfig
-from clipwarden.store import Store, open_store
+from clipwarden.sim.owners import OwnerBehaviour
+from clipwarden.store import open_store
 
 MAX_WORKERS = 32
 
@@ -48,32 +50,20 @@ def _check_workers(workers: int) -> int:
     return workers
 
 
-def _run_with_progress(opts: Settings, store: Store, config: SimConfig, workers: int) -> FleetRun:
+# What each pipeline stage is called on the progress bar.
+_STAGES = {"capture": "capturing activity windows", "owners": "owners, screen, queue, retention, audit"}
+
+
+@contextmanager
+def _progress_bar(opts: Settings) -> Iterator[PipelineProgress]:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=opts.json) as progress:
-        task = progress.add_task("capturing activity windows", total=None)
+        task = progress.add_task(_STAGES["capture"], total=None)
 
         def advance(stage: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            progress.update(task, description=_STAGES.get(stage, stage), completed=done, total=total)
 
-        return run_fleet(store, config, workers, advance)
-
-
-def _run_summary(config: SimConfig, run: FleetRun) -> dict[str, Any]:
-    return {
-        "seed": config.seed,
-        "households": run.households,
-        "cameras": run.cameras,
-        "hours": config.hours,
-        "size": f"{config.width}x{config.height}",
-        "fps": config.fps,
-        "windows": run.windows,
-        "frames": run.frames,
-        "clips": len(run.clip_ids),
-        "wall_s": round(run.wall_s, 2),
-        "cpu_s": round(run.cpu_s, 2),
-        "clips_per_cpu_s": round(len(run.clip_ids) / run.cpu_s, 3) if run.cpu_s else 0.0,
-    }
+        yield advance
 
 
 @app.command()
@@ -91,9 +81,9 @@ def simulate(
     opts = settings(ctx)
     config = _sim_config(seed, households, cameras, hours, size, fps)
     workers = _check_workers(workers)
-    with open_store(opts.data_dir, opts.db_url) as store:
-        run = _run_with_progress(opts, store, config, workers)
-    summary = _run_summary(config, run)
+    with open_store(opts.data_dir, opts.db_url) as store, _progress_bar(opts) as progress:
+        run = run_fleet(store, config, workers, progress)
+    summary = run_summary(config, run)
     opts.emit(summary, lambda: console.print(_key_values("simulated", summary)))
 
 
@@ -104,19 +94,35 @@ def demo(
     hours: float = typer.Option(24.0, "--hours", help="Simulated hours."),
     seed: int = typer.Option(7, "--seed", help="Same seed, same clips (same bytes)."),
     workers: int = typer.Option(default_workers(), "--workers", help="Processes rendering and encoding."),
+    share_rate: float = typer.Option(
+        OwnerBehaviour.share_if_ai_wrong, "--share-rate", help="Chance an owner reports a clip the AI got wrong."
+    ),
+    withdraw_rate: float = typer.Option(
+        OwnerBehaviour.withdraw, "--withdraw-rate", help="Chance a share for review is withdrawn later."
+    ),
+    delete_rate: float = typer.Option(OwnerBehaviour.delete, "--delete-rate", help="Chance an owner deletes a clip."),
+    tester_rate: float = typer.Option(
+        OwnerBehaviour.tester, "--tester-rate", help="Share of households in the tester program."
+    ),
+    reviewers_per_site: int = typer.Option(3, "--reviewers-per-site", help="Simulated reviewers at each site (0-50)."),
 ) -> None:
-    """The main job, end to end: fleet -> capture -> store -> camera AI scored; writes report.json/html."""
+    """The main job, end to end: fleet -> capture -> store -> owners share, withdraw, delete -> screen ->
+    queue -> reviewers annotate through the API -> consolidation -> retention -> audit checked; writes
+    report.json/html."""
     opts = settings(ctx)
     config = _sim_config(seed, households, 2, hours, "640x360", 10)
     workers = _check_workers(workers)
-    with open_store(opts.data_dir, opts.db_url) as store:
-        run = _run_with_progress(opts, store, config, workers)
-        report: dict[str, Any] = {
-            "run": _run_summary(config, run),
-            "store": services.fleet_stats(store),
-            "evaluation": evaluate_run(store, config, run.clip_ids).as_dict(),
-            "labels": list(LABELS),
-        }
+    rates = {"--share-rate": share_rate, "--withdraw-rate": withdraw_rate, "--delete-rate": delete_rate}
+    for option, rate in (rates | {"--tester-rate": tester_rate}).items():
+        if not 0.0 <= rate <= 1.0:
+            raise ClipwardenError(f"{option} must be between 0 and 1, not {rate}")
+    if not 0 <= reviewers_per_site <= 50:
+        raise ClipwardenError(f"--reviewers-per-site must be between 0 and 50, not {reviewers_per_site}")
+    behaviour = OwnerBehaviour(
+        share_if_ai_wrong=share_rate, withdraw=withdraw_rate, delete=delete_rate, tester=tester_rate
+    )
+    with open_store(opts.data_dir, opts.db_url) as store, _progress_bar(opts) as progress:
+        report = run_demo(store, config, workers, behaviour, progress, reviewers_per_site).report
     json_path, html_path = write_report(report, opts.data_dir)
     opts.emit(report, lambda: _print_demo(report, json_path, html_path))
 
@@ -140,7 +146,43 @@ def _print_demo(report: dict[str, Any], *paths: object) -> None:
         + f" accuracy {100 * evaluation['accuracy']:.1f}%"
     )
     console.print(f"stored: {report['store']['clips']} clips, {report['store']['bytes_stored']:,} bytes")
+    _print_consent(report)
     console.print("report: " + ", ".join(str(path) for path in paths))
+
+
+def _print_consent(report: dict[str, Any]) -> None:
+    owners, screen, queue, audit = report["owners"], report["screen"], report["review_queue"], report["audit"]
+    actions = ", ".join(f"{n} {kind}" for kind, n in owners["actions"].items()) or "none"
+    console.print(f"owners: {actions}; {owners['tester_households']} households in the tester program")
+    console.print(
+        f"screen: {screen['screened']} clips screened, {screen['private_held']} of {screen['private']} private"
+        f" scenes held, {screen['harmless_held']} harmless clips held;"
+        f" private scenes that reached the queue: {screen['private_reached_queue']}"
+    )
+    tasks = ", ".join(f"{n} {status}" for status, n in queue["tasks"].items()) or "none"
+    console.print(
+        f"review queue: {tasks} ({owners['tasks_removed_by_withdrawal']} removed by withdrawal,"
+        f" {owners['tasks_removed_by_deletion']} by deletion)"
+    )
+    review = report["review"]
+    outcomes = ", ".join(f"{n} {outcome.replace('_', ' ')}" for outcome, n in review["outcomes"].items()) or "none"
+    kappa = review["consolidation"].get("fleiss_kappa")
+    console.print(
+        f"review: {review['reviewers']} reviewers, {review['views']} renditions viewed ({outcomes});"
+        f" {review['adjudications']} adjudications; Fleiss' kappa {'undefined' if kappa is None else kappa};"
+        f" consolidated labels right on {100 * review['evaluation']['consolidated_accuracy']:.1f}% of"
+        f" {review['evaluation']['clips']} clips (camera AI {100 * review['evaluation']['camera_ai_accuracy']:.1f}%)"
+    )
+    erasure = report["erasure"]
+    console.print(
+        f"erasure requests: {erasure['requests']}, {erasure['closed_within_deadline']} closed within the deadline,"
+        f" {erasure['open']} open"
+    )
+    verdict = "verified" if audit["verified"] else "VERIFICATION FAILED"
+    console.print(
+        f"audit log: {audit['entries']} entries, {verdict}; replay: {audit['views']} views,"
+        f" {audit['views_without_consent']} without consent"
+    )
 
 
 def _key_values(title: str, values: dict[str, Any]) -> Table:

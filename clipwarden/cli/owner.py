@@ -1,4 +1,5 @@
-"""Commands over stored clips and households: list, export, delete, erase, and the retention sweep.
+"""Commands over stored clips and households: list, export, delete, erase, erasure requests, and the
+retention sweep.
 
 The command line acts as the operator: every read and deletion goes through the enforcement point as
 the actor `operator` (role admin), and owners see its exports in their clips' access logs.
@@ -18,22 +19,23 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from clipwarden import services
 from clipwarden.cli.app import app, console, settings
 from clipwarden.policy.decision import Actor
-from clipwarden.services import owner
-from clipwarden.services.times import parse_instant, utc_now
+from clipwarden.services import owner, retention
 from clipwarden.store import Store, open_store
 from clipwarden.store.schema import CLIP_STATUSES
+from clipwarden.times import parse_instant, utc_now
 
 OPERATOR = Actor("operator", "admin", pseudonym="operator (command line)")
 
 clips_app = typer.Typer(help="Stored clips.", no_args_is_help=True)
 households_app = typer.Typer(help="Households.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention of stored clips.", no_args_is_help=True)
+erasure_app = typer.Typer(help="Erasure requests and their GDPR Art. 12(3) deadlines.", no_args_is_help=True)
 app.add_typer(clips_app, name="clips")
 app.add_typer(households_app, name="households")
 app.add_typer(retention_app, name="retention")
+app.add_typer(erasure_app, name="erasure")
 
 
 @contextmanager
@@ -96,8 +98,27 @@ def retention_sweep(
     """Expire the clips whose retention has ended at the given time."""
     instant = parse_instant(at)
     with opened_store(ctx) as store:
-        swept = services.sweep_retention(store, instant)
+        swept = retention.sweep(store, instant)
     settings(ctx).emit(swept, lambda: _print_sweep(swept))
+
+
+@erasure_app.command("requests")
+def erasure_requests(
+    ctx: typer.Context,
+    only_open: bool = typer.Option(False, "--open", help="Only the requests not answered yet."),
+) -> None:
+    """List erasure requests: when each was received, its one-month deadline, and its certificate."""
+    with opened_store(ctx) as store:
+        found = owner.erasure_requests_for(store, OPERATOR, utc_now(), only_open)
+    settings(ctx).emit(found, lambda: _print_requests(found))
+
+
+@erasure_app.command("resume")
+def erasure_resume(ctx: typer.Context) -> None:
+    """Finish the erasure requests an interruption left open."""
+    with opened_store(ctx) as store:
+        finished = owner.resume_erasures(store, OPERATOR, utc_now())
+    settings(ctx).emit(finished, lambda: _print_requests(finished))
 
 
 def _say(line: str) -> None:
@@ -138,9 +159,37 @@ def _print_certificate(certificate: dict[str, Any]) -> None:
     state = "verified" if certificate["verified"] else "NOT verified: some removed bytes are still present"
     _say(f"erased {subject['type']} {subject['id']}: {removed}")
     _say(f"certificate {certificate['certificate_id']} issued {certificate['issued_at']}, {state}")
+    if "request" in certificate:
+        request = certificate["request"]
+        _say(f"answers erasure request {request['id']} received {request['received_at']}, due {request['deadline']}")
 
 
 def _print_sweep(swept: dict[str, Any]) -> None:
     _say(f"expired {len(swept['expired'])} clips")
     for clip_id in swept["expired"]:
         _say(f"  {clip_id}")
+    _say(f"expired {len(swept['consents_expired'])} consents (their shared copies outlived the notice's retention)")
+    for consent_id in swept["consents_expired"]:
+        _say(f"  {consent_id}")
+
+
+def _print_requests(found: list[dict[str, Any]]) -> None:
+    if not found:
+        _say("no erasure requests")
+        return
+    table = Table(box=box.SIMPLE_HEAD, caption=f"{len(found)} erasure requests")
+    for heading in ("id", "subject", "received (UTC)", "deadline (UTC)", "status", "certificate"):
+        table.add_column(heading, no_wrap=True)
+    for request in found:
+        subject = request["subject"]
+        late = request["within_deadline"] is False
+        table.add_row(
+            request["id"],
+            f"{subject['type']} {subject['id']}",
+            _minute(request["received_at"]),
+            _minute(request["deadline"]),
+            request["status"] + (" (late)" if late else ""),
+            request["certificate_id"] or "",
+        )
+    needed = console.measure(table, options=console.options.update_width(1000)).maximum
+    Console(width=max(console.width, needed)).print(table)

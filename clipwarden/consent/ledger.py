@@ -25,7 +25,7 @@ from clipwarden.consent.vocabulary import (
     ConsentState,
 )
 from clipwarden.errors import ClipwardenError
-from clipwarden.services.times import iso_utc
+from clipwarden.times import iso_utc
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from clipwarden.consent.vocabulary import PURPOSES, SITES, Purpose
-from clipwarden.services.times import iso_utc
+from clipwarden.times import iso_utc
 
 WITHDRAW = (
     "You can withdraw at any time with one click on this consent in the app "

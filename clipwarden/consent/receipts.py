@@ -25,9 +25,9 @@ from clipwarden.consent.ledger import Consent, ConsentEvent
 from clipwarden.consent.notices import NOTICES, NoticeVersion
 from clipwarden.consent.vocabulary import CONTROLLER, SITES
 from clipwarden.errors import ClipwardenError, NotFound
-from clipwarden.services.times import iso_utc
 from clipwarden.signing import SigningKey, load_or_create, verify_jws
 from clipwarden.store import Store
+from clipwarden.times import iso_utc
 
 VERSION = "KI-CR-v1.1.0"
 TYP = "kantara-cr+jws"

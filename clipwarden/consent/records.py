@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, and_, bindparam, exists, or_, select
 
 from clipwarden.consent.ledger import Consent, ConsentEvent, Terms
 from clipwarden.consent.notices import NOTICES, NoticeVersion
@@ -114,10 +114,23 @@ def covering_clip(conn: Connection, clip_id: str, household_id: str) -> list[Rec
 
 def standing_given_before(conn: Connection, before: datetime) -> list[Recorded]:
     """Consents given at or before ``before`` that have reached no final state, locked for update."""
+    return standing(conn, consents.c.given_at <= before)
+
+
+def standing_for_household(conn: Connection, household_id: str) -> list[Recorded]:
+    """The household's consents that have reached no final state, locked for update."""
+    return standing(conn, consents.c.household_id == household_id)
+
+
+def standing_for_clip(conn: Connection, clip_id: str) -> list[Recorded]:
+    """The clip's own consents (not account-wide ones) that have reached no final state, locked for update."""
+    return standing(conn, consents.c.clip_id == clip_id)
+
+
+def standing(conn: Connection, *criteria: ColumnElement[bool]) -> list[Recorded]:
     final = consent_events.alias("final")
     ended = exists().where(final.c.consent_id == consents.c.id, final.c.state.in_(FINAL_STATES))
-    query = _JOINED.where(consents.c.given_at <= before, ~ended)
-    return _read(conn, query.with_for_update(of=consents))
+    return _read(conn, _JOINED.where(*criteria, ~ended).with_for_update(of=consents))
 
 
 def _read(conn: Connection, query: Select[Any], parameters: dict[str, Any] | None = None) -> list[Recorded]:

@@ -19,9 +19,9 @@ from clipwarden.consent.notices import NOTICES
 from clipwarden.consent.vocabulary import FINAL_STATES, VALID_STATES, ConsentState
 from clipwarden.errors import Conflict, NotFound
 from clipwarden.services.households import active_household, household
-from clipwarden.services.times import iso_utc, require_aware
 from clipwarden.store import Store
 from clipwarden.store.schema import clips
+from clipwarden.times import iso_utc, require_aware
 
 OnChange = Callable[[Connection, str, dict[str, Any]], None]
 Versions = Mapping[str, int] | int | None
@@ -131,6 +131,24 @@ def expire_due(store: Store, at: datetime, on_change: OnChange | None = None) ->
                 _record(conn, consent, events, at, "ConsentExpired", "retention", on_change)
                 expired.append(consent.id)
     return expired
+
+
+def revoke_for_erasure(
+    conn: Connection, household_id: str | None, clip_id: str | None, at: datetime, on_change: OnChange | None = None
+) -> list[str]:
+    """End, as ``ConsentRevoked``, the standing consents an erasure takes the ground from: all of the
+    household's, or the clip's own. Runs in the erasure's transaction; returns their ids."""
+    require_aware(at, "erasure time")
+    if household_id is not None:
+        standing = records.standing_for_household(conn, household_id)
+    elif clip_id is not None:
+        standing = records.standing_for_clip(conn, clip_id)
+    else:
+        raise ValueError("name the household or the clip whose consents end")
+    for consent, events in standing:
+        # A change recorded after ``at`` cannot be followed by this one; it still ends now.
+        _record(conn, consent, events, max(at, events[-1].at), "ConsentRevoked", "erasure", on_change)
+    return [consent.id for consent, _ in standing]
 
 
 def consents_for_household(store: Store, household_id: str, at: datetime) -> list[dict[str, Any]]:

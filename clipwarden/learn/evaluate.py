@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 
 from clipwarden import services
 from clipwarden.domain import LABELS
+from clipwarden.review import queue
+from clipwarden.services import consolidation, screening
 from clipwarden.sim import SimConfig, build_fleet
-from clipwarden.sim.truth import TruthEvent
+from clipwarden.sim.truth import TruthEvent, seen_in
 from clipwarden.store import Store
-
-# When several things happen in one clip, the clip's true label is the one that matters most to an owner.
-TRUTH_PRIORITY: tuple[str, ...] = ("intruder", "visitor", "resident", "vehicle", "pet", "environment")
+from clipwarden.store.schema import CLIP_STATUSES
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,7 @@ class AiEvaluation:
 
 def truth_label(clip: ClipFacts, events: Sequence[TruthEvent]) -> tuple[str, bool]:
     """The clip's true label and whether it shows a private scene."""
-    seen = [e for e in events if e.camera_id == clip.camera_id and _overlaps(clip, e)]
-    if not seen:
-        return "no_event", False
-    labels = {e.label for e in seen}
-    label = next(name for name in TRUTH_PRIORITY if name in labels)
-    return label, any(e.sensitive for e in seen)
+    return seen_in(clip.camera_id, clip.started_at, clip.ended_at, events)
 
 
 def evaluate_ai(clips: Iterable[ClipFacts], events: Sequence[TruthEvent]) -> AiEvaluation:
@@ -124,3 +119,60 @@ def _facts(row: dict[str, object]) -> ClipFacts:
         ai_label=str(row["ai_label"]),
         ai_alert=bool(row["ai_alert"]),
     )
+
+
+@dataclass(frozen=True)
+class ScreenEvaluation:
+    """The sensitive-content screen on the clips it looked at (shared for review or from testers)."""
+
+    screened: int
+    private: int  # screened clips that show a private scene
+    private_held: int
+    harmless_held: int
+    private_reached_queue: int  # private clips that ever had a review task: must be 0
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def evaluate_screen(store: Store, config: SimConfig, clip_ids: Sequence[str]) -> ScreenEvaluation:
+    """Score the screen's holds, and check that no private scene of this run reached the review queue."""
+    flagged = screening.verdicts(store)
+    wanted = set(clip_ids)
+    rows = services.list_clips(store, statuses=CLIP_STATUSES)  # deleted ones too: they may have been queued
+    clips = {row["id"]: _facts(row) for row in rows if row["id"] in wanted}
+    events = build_fleet(config).truth()
+    private = {clip_id for clip_id, clip in clips.items() if truth_label(clip, events)[1]}
+    queued = set(queue.summary(store)["clips_ever_queued"]) & wanted
+    screened = {clip_id: held for clip_id, held in flagged.items() if clip_id in wanted}
+    return ScreenEvaluation(
+        screened=len(screened),
+        private=sum(clip_id in private for clip_id in screened),
+        private_held=sum(held and clip_id in private for clip_id, held in screened.items()),
+        harmless_held=sum(held and clip_id not in private for clip_id, held in screened.items()),
+        private_reached_queue=len(queued & private),
+    )
+
+
+@dataclass(frozen=True)
+class ReviewEvaluation:
+    """The reviewers' consolidated labels against the truth, beside the camera AI on the same clips."""
+
+    clips: int
+    consolidated_accuracy: float
+    camera_ai_accuracy: float  # on the same clips
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def evaluate_review(store: Store, config: SimConfig, clip_ids: Sequence[str]) -> ReviewEvaluation:
+    consolidated = consolidation.consolidated_labels(store)
+    wanted = set(clip_ids) & consolidated.keys()
+    rows = {row["id"]: row for row in services.list_clips(store, statuses=CLIP_STATUSES) if row["id"] in wanted}
+    events = build_fleet(config).truth()
+    truths = {clip_id: truth_label(_facts(row), events)[0] for clip_id, row in rows.items()}
+    right = sum(consolidated[clip_id]["label"] == truth for clip_id, truth in truths.items())
+    ai_right = sum(rows[clip_id]["ai_label"] == truth for clip_id, truth in truths.items())
+    count = len(truths)
+    return ReviewEvaluation(count, right / count if count else 0.0, ai_right / count if count else 0.0)

@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 from av.bitstream import BitStreamFilterContext
 from av.codec.context import Flags
@@ -37,9 +38,12 @@ class EncodeSettings:
 
 
 class Mp4Writer:
-    """Streams BGR frames into an in-memory MP4: ``w.write(frame)`` per frame, then ``data = w.close()``."""
+    """Streams frames into an in-memory MP4: ``w.write(bgr)`` (or ``w.write_i420(planes)``) per frame, then
+    ``data = w.close()``."""
 
     def __init__(self, width: int, height: int, fps: int, settings: EncodeSettings = EncodeSettings()) -> None:
+        if width % 2 or height % 2:
+            raise ValueError(f"H.264 in yuv420p needs an even width and height, not {width}x{height}")
         self.width, self.height, self.fps = width, height, fps
         self.frames = 0
         self._buffer = io.BytesIO()
@@ -62,9 +66,18 @@ class Mp4Writer:
         self._strip_sei: BitStreamFilterContext | None = None  # needs the opened encoder's parameters
 
     def write(self, frame: np.ndarray) -> None:
+        """Add a BGR frame. It is converted with OpenCV (BT.601, limited range, as the decoders read it):
+        the conversion FFmpeg would do inside the encoder does not always give the same result for the
+        same frame within one process, and the same frames must give the same bytes."""
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
             raise ValueError(f"expected a {self.height}x{self.width} BGR uint8 frame, got {frame.shape}")
-        video_frame = av.VideoFrame.from_ndarray(frame, format="bgr24")
+        self.write_i420(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420))
+
+    def write_i420(self, planes: np.ndarray) -> None:
+        """Add a frame given as yuv420p planes stacked as OpenCV lays them out (height * 3/2 rows)."""
+        if planes.shape != (self.height * 3 // 2, self.width) or planes.dtype != np.uint8:
+            raise ValueError(f"expected {self.height * 3 // 2}x{self.width} I420 uint8 planes, got {planes.shape}")
+        video_frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
         video_frame.pts, video_frame.time_base = self.frames, self._time_base
         self._mux(self._stream.encode(video_frame))
         self.frames += 1
@@ -117,8 +130,8 @@ def probe(source: bytes | Path) -> VideoInfo:
     Frames are counted from the demuxed packets (cheap); only the first one is decoded.
     """
     try:
-        with _open(source) as container:
-            stream = _video_stream(container)
+        with open_input(source) as container:
+            stream = video_stream(container)
             codec, frames, decoded = stream.codec_context, 0, False
             for packet in container.demux(stream):
                 if packet.size:
@@ -146,20 +159,31 @@ def probe(source: bytes | Path) -> VideoInfo:
 def decode_frames(source: bytes | Path) -> Iterator[np.ndarray]:
     """Yield every frame as BGR uint8."""
     try:
-        with _open(source) as container:
-            stream = _video_stream(container)
+        with open_input(source) as container:
+            stream = video_stream(container)
             stream.thread_type = "AUTO"  # frame threading is exact; it only makes decoding faster
             for frame in container.decode(stream):
-                yield frame.to_ndarray(format="bgr24")
+                yield to_bgr(frame)
     except av.FFmpegError as error:
         raise ClipwardenError(f"not a playable video: {error}") from error
 
 
-def _open(source: bytes | Path) -> av.container.InputContainer:
+def to_bgr(frame: av.VideoFrame) -> np.ndarray:
+    """The decoded frame as BGR uint8. yuv420p (what cameras and this encoder write) is converted by
+    OpenCV: several times faster than FFmpeg's swscale, and swscale's conversion leaves this thread's
+    floating-point state so that the next libx264 encode in it no longer gives the same bytes."""
+    if frame.format.name == "yuv420p":
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420)
+    return frame.to_ndarray(format="bgr24")
+
+
+def open_input(source: bytes | Path) -> av.container.InputContainer:
+    """Open a file, or bytes in memory, for reading; check it with ``video_stream``."""
     return av.open(io.BytesIO(source) if isinstance(source, bytes | bytearray) else str(source), "r")
 
 
-def _video_stream(container: av.container.InputContainer) -> av.VideoStream:
+def video_stream(container: av.container.InputContainer) -> av.VideoStream:
+    """The container's video stream; ClipwardenError if it is not a recording."""
     if container.format.name not in _VIDEO_CONTAINERS:
         raise ClipwardenError(f"not a playable video: not a video container ({container.format.name})")
     if not container.streams.video:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from clipwarden.errors import ClipwardenError
-from clipwarden.media.codec import _open, _video_stream
+from clipwarden.media.codec import open_input, to_bgr, video_stream
 
 
 def sample_frames(source: bytes, per_second: float, width: int) -> list[np.ndarray]:
@@ -25,8 +25,8 @@ def sample_frames(source: bytes, per_second: float, width: int) -> list[np.ndarr
         raise ValueError("per_second and width must be positive")
     samples: list[np.ndarray] = []
     try:
-        with _open(source) as container:
-            stream = _video_stream(container)
+        with open_input(source) as container:
+            stream = video_stream(container)
             stream.thread_type = "AUTO"
             stream.codec_context.options = {"skip_loop_filter": "all"}
             stream.codec_context.skip_frame = "NONREF"
@@ -46,10 +46,6 @@ def sample_frames(source: bytes, per_second: float, width: int) -> list[np.ndarr
 
 def _shrink(frame: av.VideoFrame, width: int) -> np.ndarray:
     """The frame as BGR, ``width`` columns wide (area-averaged, so noise averages out too)."""
-    if frame.format.name == "yuv420p":
-        # OpenCV converts the decoder's planes directly, several times faster than PyAV's swscale path.
-        bgr = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420)
-    else:
-        bgr = frame.to_ndarray(format="bgr24")
+    bgr = to_bgr(frame)
     height = max(1, round(bgr.shape[0] * width / bgr.shape[1]))
     return cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)

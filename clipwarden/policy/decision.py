@@ -102,6 +102,7 @@ class Decision:
     allow: bool
     reason: str
     consent_id: str | None = None  # the consent an allowed processing rests on
+    unredacted: bool = False  # ... and whether that consent lets reviewers see people unredacted
 
     @staticmethod
     def deny(reason: str) -> Decision:
@@ -145,6 +146,7 @@ def _reviewer_path(request: Request) -> Decision:
         True,
         f"consent {grant.consent_id} covers {request.purpose} at site {request.actor.site}",
         consent_id=grant.consent_id,
+        unredacted=grant.allow_unredacted,
     )
 
 

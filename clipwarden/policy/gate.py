@@ -106,6 +106,38 @@ def decide_and_log(
     circumstances: Circumstances = Circumstances(),
 ) -> Decision:
     """The gate inside a caller's transaction, for callers whose action must commit with its decision."""
+    clip, decision = _decide(conn, actor, action, clip_id, purpose, at, circumstances)
+    fields = _decision_fields(actor, action, clip_id, purpose, decision)
+    fields["resource"]["household_id"] = clip.household_id if clip is not None else None
+    index = audit.append(conn, "decision", at, fields)
+    if clip is not None and actor.household_id != clip.household_id:
+        _record_access(conn, actor, action, clip_id, purpose, at, decision, index)
+    return decision
+
+
+def preview(
+    conn: Connection,
+    actor: Actor,
+    action: Action,
+    clip_id: str,
+    purpose: str,
+    at: datetime,
+    circumstances: Circumstances = Circumstances(),
+) -> Decision:
+    """What the gate would answer, neither logged nor acted on: for choosing which task to offer a reviewer
+    (the reviewer learns nothing from it). Viewing still goes through `require` or `decide_and_log`."""
+    return _decide(conn, actor, action, clip_id, purpose, at, circumstances)[1]
+
+
+def _decide(
+    conn: Connection,
+    actor: Actor,
+    action: Action,
+    clip_id: str,
+    purpose: str,
+    at: datetime,
+    circumstances: Circumstances,
+) -> tuple[ClipFacts | None, Decision]:
     clip = clip_facts(conn, clip_id)
     grants = _grants(conn, clip, purpose, at) if clip is not None and actor.role in {"reviewer", "system"} else ()
     context = Context(
@@ -115,13 +147,7 @@ def decide_and_log(
         views_today=circumstances.views_today,
         daily_cap=circumstances.daily_cap,
     )
-    decision = decide(Request(actor, action, clip, purpose, context))
-    fields = _decision_fields(actor, action, clip_id, purpose, decision)
-    fields["resource"]["household_id"] = clip.household_id if clip is not None else None
-    index = audit.append(conn, "decision", at, fields)
-    if clip is not None and actor.household_id != clip.household_id:
-        _record_access(conn, actor, action, clip_id, purpose, at, decision, index)
-    return decision
+    return clip, decide(Request(actor, action, clip, purpose, context))
 
 
 _INSERT_ACCESS = insert(access_log)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
+from clipwarden.review import leases
 from clipwarden.services.erasure import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.store import Store
 from clipwarden.store.schema import review_tasks
@@ -21,19 +23,40 @@ _tasks = review_tasks.c
 _IN_BATCH = 500  # ids per IN (...), within both backends' parameter limits
 
 
-def enqueue(conn: Connection, clip_id: str, consent_id: str, purpose: str, at: datetime) -> str:
-    """Queue the clip for review under `consent_id`; an open task for the same clip and consent is reused."""
+def enqueue(
+    conn: Connection,
+    clip_id: str,
+    consent_id: str,
+    purpose: str,
+    at: datetime,
+    answers_needed: int = 2,
+    gold_label: str | None = None,
+) -> str:
+    """Queue the clip for review under `consent_id`, for `answers_needed` different reviewers (a gold
+    task, with its known answer, for any number); an open task for the same clip, consent and kind is
+    reused."""
     open_task = conn.execute(
-        select(_tasks.id).where(_tasks.clip_id == clip_id, _tasks.consent_id == consent_id, _tasks.status == "queued")
+        select(_tasks.id).where(
+            _tasks.clip_id == clip_id,
+            _tasks.consent_id == consent_id,
+            _tasks.status == "queued",
+            _tasks.gold_label.is_(None) if gold_label is None else _tasks.gold_label.is_not(None),
+        )
     ).scalar()
     if open_task is not None:
         return str(open_task)
+    return _insert_task(conn, clip_id, consent_id, purpose, at, answers_needed=answers_needed, gold_label=gold_label)
+
+
+def enqueue_adjudication(conn: Connection, clip_id: str, consent_id: str, purpose: str, at: datetime) -> str:
+    """One more answer on a clip its answers did not settle, from a reviewer who has not seen it."""
+    return _insert_task(conn, clip_id, consent_id, purpose, at, answers_needed=1, stage="adjudicate")
+
+
+def _insert_task(conn: Connection, clip_id: str, consent_id: str, purpose: str, at: datetime, **kind: Any) -> str:
     task_id = f"task_{secrets.token_urlsafe(16)}"
-    conn.execute(
-        review_tasks.insert().values(
-            id=task_id, clip_id=clip_id, consent_id=consent_id, purpose=purpose, status="queued", created_at=at
-        )
-    )
+    values = {"clip_id": clip_id, "consent_id": consent_id, "purpose": purpose, "status": "queued", "created_at": at}
+    conn.execute(review_tasks.insert().values(id=task_id, **values, **kind))
     return task_id
 
 
@@ -42,6 +65,21 @@ def queued_tasks(conn: Connection, clip_id: str | None = None) -> list[str]:
     if clip_id is not None:
         query = query.where(_tasks.clip_id == clip_id)
     return list(conn.execute(query).scalars())
+
+
+def summary(store: Store) -> dict[str, Any]:
+    """Tasks by status, why removed ones left, and every clip that was ever queued."""
+    with store.connect() as conn:
+        by_status = conn.execute(select(_tasks.status, func.count()).group_by(_tasks.status)).all()
+        removed = conn.execute(
+            select(_tasks.closed_reason, func.count()).where(_tasks.status == "removed").group_by(_tasks.closed_reason)
+        ).all()
+        clips = conn.execute(select(_tasks.clip_id).distinct()).scalars().all()
+    return {
+        "tasks": {status: count for status, count in sorted(by_status)},
+        "removed_because": {reason: count for reason, count in sorted(removed)},
+        "clips_ever_queued": sorted(clips),
+    }
 
 
 def remove_for_consent(conn: Connection, consent_id: str, at: datetime, reason: str) -> list[str]:
@@ -56,13 +94,18 @@ def remove_for_clips(conn: Connection, clip_ids: Sequence[str], at: datetime, re
 
 
 def _remove(conn: Connection, criterion: object, at: datetime, reason: str) -> list[str]:
-    removed = conn.execute(
-        update(review_tasks)
-        .where(criterion, _tasks.status == "queued")  # type: ignore[arg-type]
-        .values(status="removed", closed_at=at, closed_reason=reason)
-        .returning(_tasks.id)
-    ).scalars()
-    return sorted(removed)
+    """Take the matching queued tasks out, and end every lease running on them (a clip being watched
+    stops being served at once)."""
+    removed = sorted(
+        conn.execute(
+            update(review_tasks)
+            .where(criterion, _tasks.status == "queued")  # type: ignore[arg-type]
+            .values(status="removed", closed_at=at, closed_reason=reason)
+            .returning(_tasks.id)
+        ).scalars()
+    )
+    leases.revoke_for_tasks(conn, removed, at)
+    return removed
 
 
 def _erase_tasks(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:

@@ -39,3 +39,5 @@ __all__ = [
 # Stages that hold derived copies of clips register their erasure steps when imported; import them here
 # so that no deletion can run without them.
 from clipwarden.services import audit_trail as _audit_trail  # noqa: F401
+from clipwarden.services import reviewer as _reviewer  # noqa: F401
+from clipwarden.services import users as _users  # noqa: F401

@@ -1,6 +1,6 @@
 """What every state change leaves behind: an audit entry in the change's own transaction (invariant 3),
-and the withdrawal of derived copies (queued review tasks, screen results) when a clip may no longer be
-processed (invariant 6)."""
+and the withdrawal of derived copies (queued review tasks, screen results) and of the consents an
+erasure takes the ground from, when a clip may no longer be processed (invariant 6)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete
 
 from clipwarden.audit import log as audit
+from clipwarden.consent import service as consent_service
 from clipwarden.consent.vocabulary import VALID_STATES
 from clipwarden.review import queue
 from clipwarden.services.erasure import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
@@ -52,5 +53,13 @@ def _erase_screen_results(conn: Connection, store: Store, scope: ErasureScope) -
     return [{"kind": "screen_result", "clip_id": clip_id} for clip_id in sorted(removed)]
 
 
+def _revoke_consents(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:
+    household_id = scope.subject_id if scope.subject_type == "household" else None
+    clip_id = scope.subject_id if scope.subject_type == "clip" else None
+    ended = consent_service.revoke_for_erasure(conn, household_id, clip_id, scope.at, consent_changed)
+    return [{"kind": "consent_revoked", "consent_id": consent_id} for consent_id in ended]
+
+
+register_erasure_step(ErasureStep("consents", frozenset({"clip", "household"}), _revoke_consents, order=42))
 register_erasure_step(ErasureStep("screen_results", ALL_SUBJECTS, _erase_screen_results, order=45))
 register_erasure_step(ErasureStep("audit_entry", ALL_SUBJECTS, _log_erasure, order=90))

@@ -15,11 +15,11 @@ from clipwarden.domain import LABELS, PLAN_RETENTION_HOURS, AiVerdict, RecordedC
 from clipwarden.errors import ClipwardenError, Conflict, NotFound
 from clipwarden.services.erasure import ErasureScope, erase, plan_clips
 from clipwarden.services.households import active_household, household
-from clipwarden.services.times import iso_utc, require_aware, utc_now
 from clipwarden.store import BlobMissing, Store, content_address
 from clipwarden.store.blobs import write_atomically
 from clipwarden.store.schema import cameras, clips, households
 from clipwarden.store.sql import insert_for
+from clipwarden.times import iso_utc, require_aware, utc_now
 
 __all__ = [
     "clip_document",
@@ -121,15 +121,18 @@ def export_clip(store: Store, clip_id: str, dest: Path) -> dict[str, Any]:
     return {"id": clip_id, "path": str(target.absolute()), "sha256": clip["sha256"]}
 
 
-def delete_clip(store: Store, clip_id: str, at: datetime | None = None) -> dict[str, Any]:
-    """Delete the clip everywhere it is held; return the deletion certificate."""
+def delete_clip(
+    store: Store, clip_id: str, at: datetime | None = None, request_id: str | None = None
+) -> dict[str, Any]:
+    """Delete the clip everywhere it is held, answering erasure request ``request_id`` if given; return
+    the deletion certificate."""
     with store.begin() as conn:
         planned = plan_clips(conn, clips.c.id == clip_id)
         if not planned:
             raise NotFound(f"unknown clip id: {clip_id}")
         if planned[0].status == "deleted":
             raise Conflict(f"clip {clip_id} is already deleted")
-        return erase(conn, store, ErasureScope("clip", clip_id, planned, "deleted", at or utc_now()))
+        return erase(conn, store, ErasureScope("clip", clip_id, planned, "deleted", at or utc_now()), request_id)
 
 
 def sweep_retention(store: Store, at: datetime) -> dict[str, Any]:

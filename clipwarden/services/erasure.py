@@ -21,9 +21,10 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, delete, func, select, update
 
-from clipwarden.services.times import iso_utc
+from clipwarden.services import erasure_requests
 from clipwarden.store import Store
 from clipwarden.store.schema import cameras, clips, deletion_certificates, households, mode_changes
+from clipwarden.times import iso_utc
 
 SubjectType = Literal["clip", "household", "retention"]
 Artefact = dict[str, Any]
@@ -97,12 +98,17 @@ def plan_clips(conn: Connection, *criteria: ColumnElement[bool]) -> tuple[ClipRe
     return tuple(ClipRef(row.id, row.status, row.blob_sha256, row.size_bytes) for row in rows)
 
 
-def erase(conn: Connection, store: Store, scope: ErasureScope) -> dict[str, Any]:
-    """Run the steps that apply to ``scope`` in the caller's transaction; store and return the certificate."""
+def erase(conn: Connection, store: Store, scope: ErasureScope, request_id: str | None = None) -> dict[str, Any]:
+    """Run the steps that apply to ``scope`` in the caller's transaction; store and return the certificate.
+    With ``request_id``, the erasure answers that request and closes it in the same transaction."""
+    request = erasure_requests.open_request(conn, request_id) if request_id is not None else None
     reports = [(step, step.run(conn, store, scope)) for step in _STEPS if scope.subject_type in step.subjects]
     artefacts = [artefact for _, found in reports for artefact in found]
     verified = all(step.verify(store, found) for step, found in reports)
     certificate = build_certificate(f"cert_{uuid.uuid4().hex}", scope, artefacts, verified)
+    if request is not None:
+        certificate["request"] = {key: request[key] for key in ("id", "received_at", "deadline")}
+        certificate["request"]["within_deadline"] = scope.at <= datetime.fromisoformat(request["deadline"])
     conn.execute(
         deletion_certificates.insert().values(
             id=certificate["certificate_id"],
@@ -112,6 +118,8 @@ def erase(conn: Connection, store: Store, scope: ErasureScope) -> dict[str, Any]
             document=certificate,
         )
     )
+    if request is not None:
+        erasure_requests.close(conn, request["id"], certificate["certificate_id"], scope.at)
     return certificate
 
 

@@ -19,10 +19,10 @@ from clipwarden.domain import (
 )
 from clipwarden.errors import ClipwardenError, Conflict, NotFound
 from clipwarden.services.erasure import ErasureScope, erase, plan_clips
-from clipwarden.services.times import require_aware, utc_now
 from clipwarden.store import Store
 from clipwarden.store.schema import cameras, clips, households, mode_changes
 from clipwarden.store.sql import upsert
+from clipwarden.times import require_aware, utc_now
 
 # Row locks matter on PostgreSQL only; SQLite writers hold the whole database.
 RowLock = Literal["share", "update"] | None
@@ -111,15 +111,18 @@ def mode_at(store: Store, household_id: str, at: datetime) -> Mode:
     return "away" if mode == "away" else "home"
 
 
-def erase_household(store: Store, household_id: str, at: datetime | None = None) -> dict[str, Any]:
-    """Erase the household: every clip's media and derived data, its cameras and mode history, and the
-    owner's personal details. Returns the deletion certificate."""
+def erase_household(
+    store: Store, household_id: str, at: datetime | None = None, request_id: str | None = None
+) -> dict[str, Any]:
+    """Erase the household: every clip's media and derived data, its consents, cameras and mode history,
+    and the owner's personal details, answering erasure request ``request_id`` if given. Returns the
+    deletion certificate."""
     at = at or utc_now()
     with store.begin() as conn:
         active_household(conn, household_id, lock="update")
         planned = plan_clips(conn, clips.c.household_id == household_id, clips.c.status != "deleted")
         scope = ErasureScope("household", household_id, planned, "deleted", at)
-        return erase(conn, store, scope)
+        return erase(conn, store, scope, request_id)
 
 
 def household(conn: Connection, household_id: str, lock: RowLock = None) -> Row[Any]:

@@ -15,16 +15,17 @@ from sqlalchemy import select
 
 from clipwarden.consent import receipts
 from clipwarden.consent import service as consent_service
+from clipwarden.errors import Conflict
 from clipwarden.policy import gate
 from clipwarden.policy.decision import OWNER_ACCESS, Actor
 from clipwarden.review import queue
 from clipwarden.services import clips as clip_service
+from clipwarden.services import erasure_requests, screening
 from clipwarden.services import households as household_service
-from clipwarden.services import screening
 from clipwarden.services.audit_trail import consent_changed, log_change
-from clipwarden.services.times import iso_utc
 from clipwarden.store import Store
 from clipwarden.store.schema import access_log
+from clipwarden.times import iso_utc
 
 HUMAN_REVIEW = "human_review_for_model_improvement"
 SENSITIVE_WARNING = (
@@ -64,13 +65,47 @@ def export_clip(store: Store, actor: Actor, clip_id: str, dest: Path, at: dateti
 
 
 def delete_clip(store: Store, actor: Actor, clip_id: str, at: datetime) -> dict[str, Any]:
+    """An erasure request for one clip, recorded first, answered at once with the deletion certificate."""
     gate.require(store, actor, "delete", clip_id, OWNER_ACCESS, at)
-    return clip_service.delete_clip(store, clip_id, at)
+    request = erasure_requests.receive(store, "clip", clip_id, actor.id, at)
+    return clip_service.delete_clip(store, clip_id, at, request["id"])
 
 
 def erase_household(store: Store, actor: Actor, household_id: str, at: datetime) -> dict[str, Any]:
+    """An erasure request for the whole household, recorded first, answered at once with the certificate."""
     gate.require_listing(store, actor, household_id, at, action="erase")
-    return household_service.erase_household(store, household_id, at)
+    request = erasure_requests.receive(store, "household", household_id, actor.id, at)
+    return household_service.erase_household(store, household_id, at, request["id"])
+
+
+def erasure_requests_for(store: Store, actor: Actor, at: datetime, only_open: bool = False) -> list[dict[str, Any]]:
+    """The erasure requests of the actor's household (owners), or of every household (the operator)."""
+    household_id = actor.household_id if actor.role == "owner" else None
+    gate.require_listing(store, actor, household_id, at)
+    return erasure_requests.requests(store, household_id, only_open)
+
+
+def resume_erasures(store: Store, actor: Actor, at: datetime) -> list[dict[str, Any]]:
+    """Finish the erasure requests a crash left open: erase what is still there, or close the request
+    with the certificate of the erasure that got there first. Returns those requests as they now stand."""
+    gate.require_listing(store, actor, None, at, action="erase")
+    left_open = erasure_requests.requests(store, only_open=True)
+    for request in left_open:
+        subject = request["subject"]
+        try:
+            if subject["type"] == "clip":
+                clip_service.delete_clip(store, subject["id"], at, request["id"])
+            else:
+                household_service.erase_household(store, subject["id"], at, request["id"])
+        except Conflict:  # erased meanwhile, by another request or with the whole household
+            with store.begin() as conn:
+                erasure_requests.open_request(conn, request["id"])
+                certificate_id = erasure_requests.certificate_for(
+                    conn, subject["type"], subject["id"]
+                ) or erasure_requests.certificate_for(conn, "household", request["household_id"])
+                erasure_requests.close(conn, request["id"], str(certificate_id), at)
+    now = {request["id"]: request for request in erasure_requests.requests(store)}
+    return [now[request["id"]] for request in left_open]
 
 
 def share_clip(
@@ -117,6 +152,24 @@ def share_clip(
         if held:
             answer["warning"] = SENSITIVE_WARNING
     return answer
+
+
+def enroll_tester(
+    store: Store, actor: Actor, at: datetime, notice_version: int | None = None, sites: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """The tester program: consent, for the whole account, to human review of every clip it records."""
+    return consent_service.give_consent(
+        store,
+        _household(actor),
+        None,
+        ["tester_program"],
+        notice_version,
+        False,
+        sites,
+        at,
+        actor.id,
+        on_change=consent_changed,
+    )
 
 
 def confirm_sensitive(store: Store, actor: Actor, clip_id: str, at: datetime) -> dict[str, Any]:

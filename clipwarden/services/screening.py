@@ -15,10 +15,10 @@ from sqlalchemy import Connection, select
 from clipwarden.media.screen import screen_clip
 from clipwarden.services import clips as clip_service
 from clipwarden.services.audit_trail import log_change
-from clipwarden.services.times import iso_utc
 from clipwarden.store import Store
 from clipwarden.store.schema import cameras, clip_controls, clips
 from clipwarden.store.sql import upsert
+from clipwarden.times import iso_utc
 
 _controls = clip_controls.c
 
@@ -46,6 +46,14 @@ def ensure_screened(store: Store, clip_id: str, at: datetime) -> dict[str, Any]:
         verdict = _verdict(conn, clip_id)
     assert verdict is not None
     return verdict
+
+
+def verdicts(store: Store) -> dict[str, bool]:
+    """Every screened clip still held in the store, and whether the screen flagged it."""
+    with store.connect() as conn:
+        screened = select(_controls.clip_id, _controls.screen_flagged).where(_controls.screened_at.is_not(None))
+        rows = conn.execute(screened)
+        return {row.clip_id: bool(row.screen_flagged) for row in rows}
 
 
 def releasable(conn: Connection, clip_id: str) -> bool:

@@ -1,4 +1,4 @@
-"""Accounts and API tokens: who is asking, as the enforcement point sees them."""
+"""Accounts, API tokens and passwords: who is asking, as the enforcement point sees them."""
 
 from __future__ import annotations
 
@@ -6,23 +6,43 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, select
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, Row, delete, select, update
 
 from clipwarden.consent.vocabulary import SITES
-from clipwarden.errors import ClipwardenError
+from clipwarden.errors import ClipwardenError, NotFound
 from clipwarden.policy.decision import ROLES, Actor
+from clipwarden.services.audit_trail import log_change
+from clipwarden.services.erasure import Artefact, ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.services.households import active_household
 from clipwarden.store import Store
-from clipwarden.store.schema import users
+from clipwarden.store.schema import users, web_sessions
+from clipwarden.times import iso_utc
 
 _TOKEN_BYTES = 32
+# NIST SP 800-63B asks for at least 8 characters; 12 keeps a guessed password out of reach offline too.
+# The upper bound keeps a sign-in form from feeding megabytes to the hasher.
+PASSWORD_LENGTHS = (12, 256)
+# argon2-cffi's defaults: Argon2id with RFC 9106's low-memory profile (t=3, m=64 MiB, p=4).
+_hasher = PasswordHasher()
 
 
-def add_user(store: Store, role: str, household_id: str | None, site: str | None, at: datetime) -> dict[str, Any]:
-    """Create an account; return its id and its API token (shown once: only its hash is kept)."""
+def add_user(
+    store: Store,
+    role: str,
+    household_id: str | None,
+    site: str | None,
+    at: datetime,
+    password: str | None = None,
+) -> dict[str, Any]:
+    """Create an account; return its id and its API token (shown once: only its hash is kept). With a
+    password, the account may also sign in to the web pages."""
     _check_account(role, household_id, site)
+    password_hash = None if password is None else _hash_password(password)
     token = secrets.token_urlsafe(_TOKEN_BYTES)
     user_id = f"user_{uuid.uuid4().hex[:16]}"
     with store.begin() as conn:
@@ -37,15 +57,54 @@ def add_user(store: Store, role: str, household_id: str | None, site: str | None
                 pseudonym=_pseudonym(role, site),
                 token_sha256=token_digest(token),
                 created_at=at,
+                password_hash=password_hash,
             )
         )
     return {"user_id": user_id, "token": token, "role": role, "household_id": household_id, "site": site}
 
 
+def set_password(store: Store, user_id: str, password: str, at: datetime) -> dict[str, Any]:
+    """Set or change the account's password. The account's web sessions end: whoever signed in with the
+    old password is signed out."""
+    password_hash = _hash_password(password)  # before the transaction: hashing takes a while on purpose
+    with store.begin() as conn:
+        changed = conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+        if changed.rowcount == 0:
+            raise NotFound(f"unknown user id: {user_id}")
+        conn.execute(
+            update(web_sessions)
+            .where(web_sessions.c.user_id == user_id, web_sessions.c.ended_at.is_(None))
+            .values(ended_at=at, ended_reason="password")
+        )
+        log_change(conn, "password_set", at, {"user_id": user_id})
+    return {"user_id": user_id, "password_set_at": iso_utc(at)}
+
+
+def authenticate(store: Store, user_id: str, password: str) -> Actor | None:
+    """The account if the password is its own; None otherwise. An unknown account, or one without a
+    password, costs the same Argon2 verification as a wrong password, so timing tells nothing."""
+    with store.connect() as conn:
+        row = conn.execute(select(users).where(users.c.id == user_id)).first()
+    stored = row.password_hash if row is not None and row.password_hash else _decoy_hash()
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None or not row.password_hash:
+        return None
+    if _hasher.check_needs_rehash(stored):  # the hasher's parameters were raised since: upgrade the hash
+        with store.begin() as conn:
+            conn.execute(update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password)))
+    return actor_of(row)
+
+
 def actor_for_token(conn: Connection, token: str) -> Actor | None:
     row = conn.execute(select(users).where(users.c.token_sha256 == token_digest(token))).first()
-    if row is None:
-        return None
+    return None if row is None else actor_of(row)
+
+
+def actor_of(row: Row[Any]) -> Actor:
+    """A ``users`` row as the enforcement point sees it."""
     return Actor(row.id, row.role, household_id=row.household_id, site=row.site, pseudonym=row.pseudonym)
 
 
@@ -64,6 +123,34 @@ def _check_account(role: str, household_id: str | None, site: str | None) -> Non
         raise ClipwardenError("only a reviewer account takes --site")
 
 
+def _hash_password(password: str) -> str:
+    shortest, longest = PASSWORD_LENGTHS
+    if not shortest <= len(password) <= longest:
+        raise ClipwardenError(f"a password needs {shortest} to {longest} characters, not {len(password)}")
+    return _hasher.hash(password)
+
+
+@cache
+def _decoy_hash() -> str:
+    """A hash no password matches, verified against when there is no real one to keep timing even."""
+    return _hasher.hash(secrets.token_urlsafe(32))
+
+
 def _pseudonym(role: str, site: str | None) -> str:
     """What owners see in access logs: the role and site, and a random tag; never a name."""
     return f"{role}-{site + '-' if site else ''}{secrets.token_hex(3)}"
+
+
+def _erase_accounts(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:
+    """An erased household's owner accounts go with it: their tokens and web sessions stop working in the
+    same transaction."""
+    accounts = select(users.c.id).where(users.c.household_id == scope.subject_id)
+    session_count = conn.execute(delete(web_sessions).where(web_sessions.c.user_id.in_(accounts))).rowcount
+    removed = conn.execute(delete(users).where(users.c.household_id == scope.subject_id).returning(users.c.id))
+    artefacts: list[Artefact] = [{"kind": "owner_account", "user_id": user_id} for user_id in sorted(removed.scalars())]
+    if session_count:
+        artefacts.append({"kind": "web_sessions", "count": session_count})
+    return artefacts
+
+
+register_erasure_step(ErasureStep("owner_accounts", frozenset({"household"}), _erase_accounts, order=30))

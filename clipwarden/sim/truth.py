@@ -5,6 +5,7 @@ The pipeline must never import this module; it sees pixels and mode changes, lik
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,3 +35,17 @@ class TruthEvent:
             end=origin + timedelta(seconds=event.end),
             sensitive=event.sensitive,
         )
+
+
+# When several things happen in one clip, the clip's true label is the one that matters most to an owner.
+TRUTH_PRIORITY: tuple[str, ...] = ("intruder", "visitor", "resident", "vehicle", "pet", "environment")
+
+
+def seen_in(camera_id: str, start: datetime, end: datetime, events: Sequence[TruthEvent]) -> tuple[str, bool]:
+    """What really happened in that camera's view between ``start`` and ``end``: the label that matters
+    most ("no_event" if nothing), and whether any of it was a private scene."""
+    seen = [e for e in events if e.camera_id == camera_id and e.start < end and start < e.end]
+    if not seen:
+        return "no_event", False
+    labels = {e.label for e in seen}
+    return next(name for name in TRUTH_PRIORITY if name in labels), any(e.sensitive for e in seen)

@@ -230,6 +230,7 @@ consent_events = Table(
 
 USER_ROLES = ("owner", "reviewer", "auditor", "admin")
 TASK_STATUSES = ("queued", "done", "removed")
+TASK_STAGES = ("annotate", "adjudicate")
 
 # Accounts. API tokens are random and long, so a plain SHA-256 of the token is what is kept.
 users = Table(
@@ -243,6 +244,8 @@ users = Table(
     Column("pseudonym", String(40), nullable=False, unique=True),
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Argon2id, for signing in to the web pages (clipwarden.web.sessions); NULL: API token only.
+    Column("password_hash", Text),
     _one_of("role", USER_ROLES),
 )
 
@@ -273,7 +276,12 @@ review_tasks = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime),
     Column("closed_reason", Text),
+    # Answers wanted from different reviewers; a gold task (known answer) is never done, only answered.
+    Column("answers_needed", Integer, nullable=False, server_default="2"),
+    Column("gold_label", String(16)),
+    Column("stage", String(12), nullable=False, server_default="annotate"),  # annotate | adjudicate
     _one_of("status", TASK_STATUSES),
+    _one_of("stage", TASK_STAGES),
     # Withdrawal and deletion look tasks up by consent or clip and state; the queue by state and age.
     Index(None, "consent_id", "status"),
     Index(None, "clip_id", "status"),
@@ -296,4 +304,123 @@ access_log = Table(
     Column("allow", Boolean, nullable=False),
     Column("reason", Text, nullable=False),
     Column("audit_index", BigInteger, nullable=False),
+)
+
+# GDPR Art. 17 requests, each answered within Art. 12(3)'s month. A request is committed before the
+# erasure starts, so that an accepted one survives a crash; the erasure closes it with its certificate.
+ERASURE_REQUEST_STATUSES = ("open", "closed")
+erasure_requests = Table(
+    "erasure_requests",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("subject_type", String(16), nullable=False),  # clip | household
+    Column("subject_id", String(64), nullable=False),
+    Column("household_id", String(64), ForeignKey("households.id"), nullable=False, index=True),
+    Column("requested_by", String(64), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("certificate_id", String(40), ForeignKey("deletion_certificates.id")),
+    _one_of("status", ERASURE_REQUEST_STATUSES),
+    Index(None, "status", "deadline"),
+)
+
+# Cookie sessions for the web pages (clipwarden.web.sessions). The cookie value itself is never kept: the
+# row's id is its SHA-256.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(40), ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),  # the absolute limit, fixed at sign-in
+    Column("client_ip", String(45), nullable=False),
+    # Echoed in every form the session renders; a post without it is refused (cross-site request forgery).
+    Column("csrf_token", String(64), nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("ended_reason", String(16)),  # signed_out | idle | expired | password
+)
+
+# A reviewer's time-limited hold on a task. Its id is the task token, the only handle the reviewer gets
+# (invariant 4). One reviewer never holds two leases on one clip, whatever became of the first.
+LEASE_STATUSES = ("active", "submitted", "expired", "stopped", "revoked")
+review_leases = Table(
+    "review_leases",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("task_id", String(40), ForeignKey("review_tasks.id"), nullable=False),
+    Column("clip_id", String(40), ForeignKey("clips.id"), nullable=False),
+    Column("reviewer_id", String(40), ForeignKey("users.id"), nullable=False),
+    Column("site", String(8), nullable=False),
+    Column("leased_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("ended_at", UTCDateTime),
+    _one_of("status", LEASE_STATUSES),
+    UniqueConstraint("clip_id", "reviewer_id"),
+    Index(None, "reviewer_id", "leased_at"),
+    Index(None, "task_id", "status"),
+    Index(None, "status", "expires_at"),
+)
+
+review_annotations = Table(
+    "annotations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("lease_id", String(40), ForeignKey("review_leases.id"), nullable=False, unique=True),
+    Column("task_id", String(40), ForeignKey("review_tasks.id"), nullable=False, index=True),
+    Column("clip_id", String(40), ForeignKey("clips.id"), nullable=False, index=True),
+    Column("reviewer_id", String(40), ForeignKey("users.id"), nullable=False),
+    Column("label", String(16), nullable=False),
+    Column("ai_correct", Boolean),
+    Column("segments", JSON, nullable=False),
+    Column("boxes", JSON, nullable=False),
+    Column("gold", Boolean, nullable=False),
+    Column("submitted_at", UTCDateTime, nullable=False),
+)
+
+# One viewing of a leased clip: the rendition made for it and the payload watermarked into it, so that a
+# leaked copy names its session (`clipwarden trace`). Media URLs are bound to the requester's credential.
+view_sessions = Table(
+    "view_sessions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("payload", String(16), nullable=False, unique=True),  # 64 bits, hex
+    Column("lease_id", String(40), ForeignKey("review_leases.id"), nullable=False, index=True),
+    Column("reviewer_id", String(40), ForeignKey("users.id"), nullable=False),
+    Column("credential_sha256", String(64), nullable=False),
+    Column("redaction", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("rendition_sha256", String(64), index=True),  # NULL once the file is deleted: few rows hold one
+    Column("rendition_bytes", BigInteger),
+)
+
+# The consolidated answer for each task (Dawid-Skene over its annotations).
+consolidations = Table(
+    "consolidations",
+    metadata,
+    Column("task_id", String(40), ForeignKey("review_tasks.id"), primary_key=True),
+    Column("clip_id", String(40), ForeignKey("clips.id"), nullable=False, index=True),
+    Column("label", String(16), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("answers", Integer, nullable=False),
+    Column("needs_review", Boolean, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+)
+
+# Messages to owners about their clips (a reviewer stopped a view and the clip was quarantined, ...).
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("household_id", String(64), ForeignKey("households.id"), nullable=False, index=True),
+    Column("clip_id", String(40)),
+    Column("kind", String(24), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
 )

@@ -1,7 +1,8 @@
 """The HTTP API (CONTRACT): owners, auditors, and the public notices and keys.
 
 Routes are thin: they name the actor from the bearer token and call the use cases in
-`clipwarden.services.owner`, which put every clip request through the enforcement point first.
+`clipwarden.services.owner`, which put every clip request through the enforcement point first. The pages
+(`web/pages.py`, cookie sessions) are mounted on the same app and call the same use cases.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,24 +27,19 @@ from clipwarden.policy.decision import Actor
 from clipwarden.policy.gate import Denied
 from clipwarden.services import owner
 from clipwarden.services.audit_trail import log_change
-from clipwarden.services.times import utc_now
 from clipwarden.services.users import actor_for_token
 from clipwarden.signing import load_or_create
 from clipwarden.store import Store
+from clipwarden.times import utc_now
+from clipwarden.web import pages, review_api
+from clipwarden.web.auth import WebSettings, bearer_actor, log_refusal
+from clipwarden.web.limits import BodyLimit
 
 _STREAM_CHUNK = 64 * 1024
-_bearer = HTTPBearer(auto_error=False)
 
 
-def _actor(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Actor:
-    if credentials is None:
-        raise HTTPException(401, "bearer token required", headers={"WWW-Authenticate": "Bearer"})
-    store: Store = request.app.state.store
-    with store.connect() as conn:
-        found = actor_for_token(conn, credentials.credentials)
-    if found is None:
-        raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
-    return found
+# The bearer token's account, and for reviewers the check that they work from their site's networks.
+_actor = bearer_actor
 
 
 def _role(*allowed: str) -> Callable[[Actor], Actor]:
@@ -68,12 +64,20 @@ class ShareRequest(BaseModel):
     sites: list[str] | None = Field(default=None, max_length=3)
 
 
-def create_app(store: Store, clock: Callable[[], datetime] = utc_now) -> FastAPI:
+def create_app(store: Store, clock: Callable[[], datetime] = utc_now, settings: WebSettings | None = None) -> FastAPI:
+    """The API and the pages. ``settings`` default to ``WebSettings.from_env()`` (web/auth.py)."""
     app = FastAPI(title="clipwarden", version="0.1.0", description="Consent-first review of home-camera clips.")
     key = load_or_create(store.data_dir)
     audit_log = AuditLog(store)
 
     app.state.store = store
+    app.state.clock = clock
+    app.state.audit_log = audit_log
+    app.state.web_settings = settings or WebSettings.from_env()
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    app.include_router(pages.router)
+    app.include_router(review_api.router)
+    app.add_middleware(BodyLimit, on_refused=lambda scope, detail: _log_oversized(store, clock, scope, detail))
 
     _install_error_handlers(app, store, clock)
 
@@ -128,6 +132,16 @@ def create_app(store: Store, clock: Callable[[], datetime] = utc_now) -> FastAPI
     def receipt(consent_id: str, who: Owner) -> Response:
         return Response(owner.receipt(store, who, consent_id), media_type="application/jose")
 
+    @app.get("/api/erasure-requests")
+    def erasure_requests(who: Owner) -> list[dict[str, Any]]:
+        """The household's erasure requests: received, the one-month deadline, and the certificate."""
+        return owner.erasure_requests_for(store, who, clock())
+
+    @app.post("/api/household/erase")
+    def erase_household(who: Owner) -> dict[str, Any]:
+        """Erase the owner's whole household; answers with the deletion certificate."""
+        return owner.erase_household(store, who, who.household_id or "", clock())
+
     @app.get("/api/audit/root")
     def audit_root(who: Auditor) -> dict[str, Any]:
         return audit_api.root(audit_log)
@@ -149,6 +163,13 @@ def _chunks(media: Any) -> Iterator[bytes]:
     with media:
         while chunk := media.read(_STREAM_CHUNK):
             yield chunk
+
+
+def _log_oversized(store: Store, clock: Callable[[], datetime], scope: Any, detail: str) -> None:
+    request = Request(scope)
+    with store.connect() as conn:
+        who = _token_actor(conn, request)
+    log_refusal(store, request, 413, detail, who, clock())
 
 
 def _install_error_handlers(app: FastAPI, store: Store, clock: Callable[[], datetime]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import UTC, datetime
 
 from clipwarden.errors import ClipwardenError
@@ -12,7 +13,9 @@ def utc_now() -> datetime:
 
 
 def iso_utc(moment: datetime) -> str:
-    """``2025-01-01T08:00:00Z``: the instant in UTC, with a Z."""
+    """``2025-01-01T08:00:00Z``: the instant in UTC, with a Z. A naive time names no instant (ValueError)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} given where a UTC instant is needed")
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -31,3 +34,11 @@ def parse_instant(text: str) -> datetime:
 def require_aware(moment: datetime, what: str) -> None:
     if moment.tzinfo is None:
         raise ClipwardenError(f"{what} {moment.isoformat()} has no time zone; clipwarden keeps UTC instants")
+
+
+def one_month_after(moment: datetime) -> datetime:
+    """The same day and time of the next month, or that month's last day if it has no such day
+    (31 January -> 28 or 29 February): how the one-month period of GDPR Art. 12(3) is counted (Regulation
+    1182/71, Art. 3(2)(c))."""
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return moment.replace(year=year, month=month, day=min(moment.day, monthrange(year, month)[1]))

@@ -1,0 +1,116 @@
+"""Renditions: the copy of a clip one reviewer sees in one viewing session, and tracing a leaked copy back to it.
+
+A rendition is the stored clip decoded once, its moving people and pets covered (``clipwarden.media.redact``;
+not when the owner opted in to unredacted review), the reviewer's pseudonym and the viewing time drawn over
+it, the session's payload hidden in it (``clipwarden.media.watermark``), and encoded the way every file
+leaves this system (``clipwarden.media.codec``: H.264, faststart, no container metadata). Frames stay in the
+decoder's yuv420p planes throughout, into the encoder: nothing is converted to BGR and back.
+Before the pass over every frame, redaction reads a few keyframes for the clip's background.
+
+``trace`` reads the payload back from any copy, with the key alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import av
+import numpy as np
+
+from clipwarden.errors import ClipwardenError
+from clipwarden.media.codec import EncodeSettings, Mp4Writer, open_input, video_stream
+from clipwarden.media.redact import REDACTIONS, Redaction, RedactionSettings, Redactor, background_samples, yuv420p
+from clipwarden.media.watermark import Payload, TraceResult, Watermarker, WatermarkSettings, extract
+
+# Pixel formats whose first plane is 8-bit luma; anything else is converted to grey to be traced.
+_EIGHT_BIT_LUMA_FIRST = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"})
+
+
+@dataclass(frozen=True)
+class RenditionSettings:
+    redaction: RedactionSettings = field(default_factory=RedactionSettings)
+    watermark: WatermarkSettings = field(default_factory=WatermarkSettings)
+    encode: EncodeSettings = field(default_factory=EncodeSettings)
+
+
+def make_rendition(
+    clip: bytes,
+    *,
+    pseudonym: str,
+    viewed_at: datetime,
+    payload: Payload,
+    key: bytes,
+    redaction: Redaction = "pixelate",
+    settings: RenditionSettings = RenditionSettings(),
+) -> bytes:
+    """The MP4 of ``clip`` for one viewing session: redacted, labelled ``pseudonym`` and ``viewed_at``, and
+    carrying ``payload`` (an int below 2**64, or 8 bytes) under ``key``.
+
+    Raises ClipwardenError on a bad argument or if ``clip`` is not a playable video.
+    """
+    if redaction not in REDACTIONS:
+        raise ClipwardenError(f"unknown redaction {redaction!r}; one of {', '.join(REDACTIONS)}")
+    label = f"{pseudonym}  {_utc(viewed_at):%Y-%m-%d %H:%M} UTC"
+    try:
+        with open_input(clip) as container:
+            stream = video_stream(container)
+            stream.thread_type = "AUTO"  # frame threading is exact; it only makes decoding faster
+            width, height, fps = stream.codec_context.width, stream.codec_context.height, _fps(stream)
+            marker = Watermarker(width, height, fps, label=label, payload=payload, key=key, settings=settings.watermark)
+            redactor = None
+            if redaction != "none":
+                samples = background_samples(clip, settings.redaction)
+                redactor = Redactor(width, height, samples, redaction, settings.redaction)
+            writer = Mp4Writer(width, height, fps, settings.encode)
+            for frame in container.decode(stream):
+                i420 = yuv420p(frame)
+                if redactor is not None:
+                    redactor.redact(i420)
+                marker.mark(i420[:height])
+                writer.write_i420(i420)
+    except av.FFmpegError as error:
+        raise ClipwardenError(f"not a playable video: {error}") from error
+    if not writer.frames:
+        raise ClipwardenError("not a playable video: no decodable frames")
+    return writer.close()
+
+
+def trace(data: bytes, key: bytes, settings: WatermarkSettings = WatermarkSettings()) -> TraceResult:
+    """The payload a copy carries under ``key`` (None if none), how sure, and from how many frames.
+
+    Works on the whole copy or any stretch of 2 s or more of it, at its size or scaled down to half.
+    Raises ClipwardenError if ``data`` is not a playable video.
+    """
+    return extract(_lumas(data), key, settings)
+
+
+def _lumas(data: bytes) -> Iterator[np.ndarray]:
+    """The luma plane of every frame, of any size: a leaked copy may have been scaled to odd dimensions."""
+    try:
+        with open_input(data) as container:
+            stream = video_stream(container)
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
+                if frame.format.name not in _EIGHT_BIT_LUMA_FIRST:
+                    frame = frame.reformat(format="gray")
+                plane = frame.planes[0]
+                yield np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)[
+                    : frame.height, : frame.width
+                ]
+    except av.FFmpegError as error:
+        raise ClipwardenError(f"not a playable video: {error}") from error
+
+
+def _fps(stream: av.VideoStream) -> int:
+    rate = stream.average_rate or stream.guessed_rate
+    if not rate or round(rate) < 1:
+        raise ClipwardenError("not a playable video: no frame rate")
+    return round(rate)
+
+
+def _utc(moment: datetime) -> datetime:
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise ClipwardenError(f"viewed_at must be a timezone-aware datetime, got {moment!r}")
+    return moment.astimezone(UTC)

@@ -1,0 +1,154 @@
+"""Who is asking, and from where: bearer tokens for the API, the networks reviewers may work from, the web
+settings, and the refusal entry every refused request leaves in the audit log.
+
+Reviewers watch other people's clips, so their site's contract (and the owner's consent, which names the
+site) only holds when they work from that site: a reviewer's sign-in, page and API requests are refused
+from any address outside the networks configured for the reviewer's site. The socket's peer address is
+the one checked; behind a reverse proxy, run uvicorn with ``--proxy-headers`` and ``--forwarded-allow-ips``
+naming only that proxy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from clipwarden.consent.vocabulary import SITES
+from clipwarden.errors import ClipwardenError
+from clipwarden.policy.decision import Actor
+from clipwarden.services.audit_trail import log_change
+from clipwarden.services.users import actor_for_token
+from clipwarden.store import Store
+from clipwarden.web.sessions import SessionSettings
+
+SITE_NETWORKS_ENV = "CLIPWARDEN_SITE_NETWORKS"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# The default for every site: this machine only, so that the local demo works and nothing else does.
+LOOPBACK: tuple[Network, ...] = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+def _loopback_for_every_site() -> Mapping[str, tuple[Network, ...]]:
+    return MappingProxyType(dict.fromkeys(SITES, LOOPBACK))
+
+
+@dataclass(frozen=True)
+class SiteNetworks:
+    """The networks each reviewer site may work from (CIDR blocks). Default: loopback for every site.
+
+    ``CLIPWARDEN_SITE_NETWORKS`` overrides it per site with a JSON object of site code to CIDR list, e.g.
+    ``{"in-hyd": ["10.20.0.0/16"], "ro-buc": ["10.30.0.0/16", "2001:db8:30::/48"]}``; sites it does not
+    name keep the default, and an empty list shuts a site out.
+    """
+
+    by_site: Mapping[str, tuple[Network, ...]] = field(default_factory=_loopback_for_every_site)
+
+    @classmethod
+    def parse(cls, text: str) -> SiteNetworks:
+        """The default with the sites named in ``text`` (the variable's JSON) replaced; ClipwardenError,
+        naming the fault, for anything malformed."""
+        try:
+            given = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ClipwardenError(f"{SITE_NETWORKS_ENV} is not JSON: {error}") from None
+        if not isinstance(given, dict):
+            raise ClipwardenError(f'{SITE_NETWORKS_ENV} must be a JSON object like {{"in-hyd": ["10.20.0.0/16"]}}')
+        chosen = {site: _networks(site, cidrs) for site, cidrs in given.items()}
+        return cls(MappingProxyType({**_loopback_for_every_site(), **chosen}))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> SiteNetworks:
+        text = environ.get(SITE_NETWORKS_ENV, "").strip()
+        return cls.parse(text) if text else cls()
+
+    def allows(self, site: str | None, address: str | None) -> bool:
+        """Whether a reviewer of ``site`` may work from ``address``; an address that is no IP never may."""
+        try:
+            client = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(client in network for network in self.by_site.get(site or "", ()))
+
+
+def _networks(site: str, cidrs: Any) -> tuple[Network, ...]:
+    if site not in SITES:
+        raise ClipwardenError(f"{SITE_NETWORKS_ENV} names unknown site {site!r}; sites are {', '.join(SITES)}")
+    if not isinstance(cidrs, list) or not all(isinstance(cidr, str) for cidr in cidrs):
+        raise ClipwardenError(f"{SITE_NETWORKS_ENV}: site {site} needs a list of CIDR strings")
+    try:
+        return tuple(ipaddress.ip_network(cidr) for cidr in cidrs)
+    except ValueError as error:
+        raise ClipwardenError(f"{SITE_NETWORKS_ENV}: site {site}: {error}") from None
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Everything the web app can be tuned by, with the defaults documented on each part."""
+
+    sessions: SessionSettings = field(default_factory=SessionSettings)
+    networks: SiteNetworks = field(default_factory=SiteNetworks)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> WebSettings:
+        return cls(networks=SiteNetworks.from_env(environ))
+
+
+def web_settings(request: Request) -> WebSettings:
+    settings: WebSettings = request.app.state.web_settings
+    return settings
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else ""
+
+
+def check_network(request: Request, actor: Actor) -> None:
+    """Refuse a reviewer working from outside their site's networks (403, logged by the caller's handler)."""
+    if actor.role != "reviewer":
+        return
+    address = client_address(request)
+    if not web_settings(request).networks.allows(actor.site, address):
+        raise HTTPException(403, f"reviewers of site {actor.site} may not work from {address or 'an unknown address'}")
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def bearer_actor(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Actor:
+    """The API's actor: the bearer token's account, from a network its role may work from."""
+    if credentials is None:
+        raise HTTPException(401, "bearer token required", headers={"WWW-Authenticate": "Bearer"})
+    store: Store = request.app.state.store
+    with store.connect() as conn:
+        found = actor_for_token(conn, credentials.credentials)
+    if found is None:
+        raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
+    check_network(request, found)
+    return found
+
+
+def log_refusal(store: Store, request: Request, status: int, detail: str, actor: Actor | None, at: datetime) -> None:
+    """The audit entry of a refused request, in the API's form (``web.app._install_error_handlers``)."""
+    with store.begin() as conn:
+        log_change(
+            conn,
+            "refusal",
+            at,
+            {
+                "method": request.method,
+                "path": request.url.path,
+                "status": status,
+                "detail": detail,
+                "actor": None if actor is None else {"id": actor.id, "role": actor.role},
+            },
+        )

@@ -1,0 +1,479 @@
+"""The server-rendered pages: sign-in, the owner portal, the reviewer workstation and the auditor console.
+
+Every owner action calls the same ``clipwarden.services.owner`` use case as the JSON API, so every clip
+request goes through the enforcement point (``clipwarden.policy.gate``) first; the video on a clip page
+plays from ``/clips/{id}/video``, which opens the media only through ``owner.open_media``. Pages use a
+cookie session (``web/sessions.py``); every state-changing form post is checked for its origin and its
+session token first. A refused request gets an HTML page with the right status and leaves an audit
+"refusal" entry, as the API's refusals do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from clipwarden.audit import api as audit_api
+from clipwarden.audit.log import AuditLog
+from clipwarden.consent.notices import notices_in_force
+from clipwarden.consent.vocabulary import ACCOUNT_WIDE_PURPOSES, SITES, VALID_STATES
+from clipwarden.domain import LABELS
+from clipwarden.errors import ClipwardenError, Conflict, NotFound
+from clipwarden.policy.gate import Denied
+from clipwarden.services import auditing, notices_to_owners, owner
+from clipwarden.services.users import authenticate
+from clipwarden.store import Store
+from clipwarden.times import iso_utc
+from clipwarden.web import sessions
+from clipwarden.web.auth import check_network, client_address, log_refusal, web_settings
+from clipwarden.web.sessions import PageSession
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+templates = Jinja2Templates(directory=TEMPLATE_DIR)
+
+# Where each role lands after signing in. The reviewer workstation's data comes from web/review_api.py.
+HOME_BY_ROLE = {"owner": "/clips", "auditor": "/audit", "admin": "/audit", "reviewer": "/review"}
+# Self only: no inline script or style, no other origin, not framed by anyone.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+# The workstation's script also talks to the reviewer API: fetch() to this origin, and nowhere else.
+REVIEW_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY + "; connect-src 'self'"
+# What a redirect after an action may say; a query parameter picks one, so no text travels in the URL.
+DONE_MESSAGES = {
+    "withdrawn": "Consent withdrawn. The clip has left the review queue and every future training set.",
+    "confirmed": "Confirmed: the clip is released for human review under your consent.",
+}
+_MEDIA_CHUNK = 64 * 1024
+_STATUS_OF: tuple[tuple[type[ClipwardenError], int], ...] = ((NotFound, 404), (Conflict, 409), (Denied, 403))
+
+
+class SignInRequired(Exception):
+    """No live session: the browser is sent to the sign-in page."""
+
+
+class PageRoute(APIRoute):
+    """Answers a page's refusals as HTML pages (the app's handlers answer JSON), sends a request without
+    a session to sign in, and sets the pages' security headers on every answer."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                response = await handle(request)
+            except SignInRequired:
+                response = RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
+            except (ClipwardenError, StarletteHTTPException, RequestValidationError) as error:
+                status, detail = _refusal(error)
+                response = await run_in_threadpool(refused_page, request, status, detail)
+            return _hardened(response)
+
+        return guarded
+
+
+router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, include_in_schema=False)
+
+
+def refused_page(request: Request, status: int, detail: str) -> Response:
+    """Log the refusal, then show it."""
+    session: PageSession | None = getattr(request.state, "page_session", None)
+    actor = session.actor if session is not None else getattr(request.state, "actor", None)
+    log_refusal(_store(request), request, status, detail, actor, _now(request))
+    return render(request, "error.html", status=status, code=status, detail=detail)
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    session: PageSession | None = getattr(request.state, "page_session", None)
+    return templates.TemplateResponse(request, template, {"session": session, **context}, status_code=status)
+
+
+def _refusal(error: Exception) -> tuple[int, str]:
+    if isinstance(error, StarletteHTTPException):
+        return error.status_code, str(error.detail)
+    if isinstance(error, RequestValidationError):
+        fields = ", ".join(str(problem["loc"][-1]) for problem in error.errors())
+        return 422, f"invalid request parameters: {fields}"
+    return next((code for kind, code in _STATUS_OF if isinstance(error, kind)), 400), str(error)
+
+
+def _hardened(response: Response) -> Response:
+    """No page is cached (each shows clip data or a session's token), and none may run foreign code."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+# Request context
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _now(request: Request) -> datetime:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()
+
+
+def _audit_log(request: Request) -> AuditLog:
+    log: AuditLog = request.app.state.audit_log
+    return log
+
+
+def _resumed(request: Request) -> PageSession | None:
+    settings = web_settings(request).sessions
+    cookie = request.cookies.get(settings.cookie_name)
+    found = sessions.resume(_store(request), cookie, _now(request), settings) if cookie else None
+    request.state.page_session = found
+    return found
+
+
+def page_session(request: Request) -> PageSession:
+    """The signed-in person, working from a network their role may work from."""
+    found = _resumed(request)
+    if found is None:
+        raise SignInRequired
+    check_network(request, found.actor)
+    return found
+
+
+def role_session(*roles: str) -> Callable[[PageSession], PageSession]:
+    def check(session: Annotated[PageSession, Depends(page_session)]) -> PageSession:
+        if session.actor.role not in roles:
+            raise HTTPException(403, f"this page is for the role {' or '.join(roles)}")
+        return session
+
+    return check
+
+
+OwnerSession = Annotated[PageSession, Depends(role_session("owner"))]
+AuditorSession = Annotated[PageSession, Depends(role_session("auditor", "admin"))]
+ReviewerSession = Annotated[PageSession, Depends(role_session("reviewer"))]
+
+
+@dataclass(frozen=True)
+class Form:
+    fields: Mapping[str, list[str]]
+
+    def one(self, name: str) -> str:
+        return self.fields.get(name, [""])[0]
+
+    def all(self, name: str) -> list[str]:
+        return list(self.fields.get(name, []))
+
+    def ticked(self, name: str) -> bool:
+        return self.one(name) == "yes"
+
+
+def same_origin(request: Request) -> None:
+    sessions.check_same_origin(request)
+
+
+async def signed_form(
+    request: Request,
+    _origin: Annotated[None, Depends(same_origin)],
+    session: Annotated[PageSession, Depends(page_session)],
+) -> Form:
+    """A state-changing form post: from this origin (checked before anything else), by a signed-in
+    person, carrying their session's token."""
+    fields = await sessions.read_form(request, web_settings(request).sessions)
+    sessions.check_token(fields, session)
+    return Form(fields)
+
+
+async def sign_in_form(request: Request, _origin: Annotated[None, Depends(same_origin)]) -> Form:
+    return Form(await sessions.read_form(request, web_settings(request).sessions))
+
+
+SignedForm = Annotated[Form, Depends(signed_form)]
+
+
+# Signing in and out
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    session = _resumed(request)
+    return RedirectResponse(HOME_BY_ROLE[session.actor.role] if session else "/sign-in", status_code=303)
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, next: str = "") -> Response:
+    return render(request, "sign_in.html", next=_local_path(next))
+
+
+@router.post("/sign-in")
+def sign_in(request: Request, form: Annotated[Form, Depends(sign_in_form)]) -> Response:
+    store, at, settings = _store(request), _now(request), web_settings(request).sessions
+    actor = authenticate(store, form.one("user_id").strip(), form.one("password"))
+    if actor is None:
+        detail = "sign-in failed: unknown account or wrong password"
+        log_refusal(store, request, 401, detail, None, at)
+        return render(request, "sign_in.html", status=401, error=detail, next=_local_path(form.one("next")))
+    request.state.actor = actor
+    check_network(request, actor)
+    cookie_value, _ = sessions.start(store, actor, client_address(request), at, settings)
+    response = RedirectResponse(_local_path(form.one("next")) or HOME_BY_ROLE[actor.role], status_code=303)
+    sessions.set_cookie(response, request, cookie_value, settings)
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, form: SignedForm, session: Annotated[PageSession, Depends(page_session)]) -> Response:
+    sessions.end(_store(request), session, _now(request))
+    response = RedirectResponse("/sign-in", status_code=303)
+    sessions.clear_cookie(response, request, web_settings(request).sessions)
+    return response
+
+
+def _local_path(target: str) -> str:
+    """Only a path on this site may follow sign-in (no open redirect to another host)."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else ""
+
+
+# The owner portal
+
+
+@router.get("/clips")
+def clips_page(request: Request, session: OwnerSession) -> Response:
+    clips = owner.list_clips(_store(request), session.actor, _now(request))
+    notices = notices_to_owners.for_owner(_store(request), session.actor)
+    return render(request, "clips.html", clips=clips, notifications=notices)
+
+
+@router.get("/clips/{clip_id}")
+def clip_page(request: Request, clip_id: str, session: OwnerSession, done: str = "") -> Response:
+    store, at, who = _store(request), _now(request), session.actor
+    clip = owner.get_clip(store, who, clip_id, at)
+    shares = [consent for consent in owner.consents(store, who, at) if consent["clip_id"] == clip_id]
+    return render(
+        request,
+        "clip.html",
+        clip=clip,
+        shares=shares,
+        access_log=owner.access_log_for(store, who, clip_id, at),
+        notifications=notices_to_owners.for_owner(store, who, clip_id),
+        notices=[
+            _notice_view(notice) for notice in notices_in_force(at) if notice["purpose"] not in ACCOUNT_WIDE_PURPOSES
+        ],
+        sites=SITES,
+        done=DONE_MESSAGES.get(done),
+    )
+
+
+@router.get("/clips/{clip_id}/video")
+def clip_video(request: Request, clip_id: str, session: OwnerSession) -> Response:
+    """The clip's MP4 for the page's video element, opened through the enforcement point; byte ranges as
+    browsers ask for them."""
+    media = owner.open_media(_store(request), session.actor, clip_id, _now(request))
+    return _media_response(media, request.headers.get("range"))
+
+
+@router.post("/clips/{clip_id}/share")
+def share_clip(request: Request, clip_id: str, form: SignedForm, session: OwnerSession) -> Response:
+    purposes = form.all("purpose")
+    shared = owner.share_clip(
+        _store(request),
+        session.actor,
+        clip_id,
+        purposes,
+        {purpose: _number(form.one(f"notice_version:{purpose}"), "notice version") for purpose in purposes},
+        form.ticked("allow_unredacted"),
+        form.all("site") or None,
+        _now(request),
+    )
+    return render(request, "shared.html", clip_id=clip_id, shared=shared)
+
+
+@router.post("/clips/{clip_id}/confirm-sensitive")
+def confirm_sensitive(request: Request, clip_id: str, form: SignedForm, session: OwnerSession) -> Response:
+    owner.confirm_sensitive(_store(request), session.actor, clip_id, _now(request))
+    return RedirectResponse(f"/clips/{quote(clip_id)}?done=confirmed", status_code=303)
+
+
+@router.get("/clips/{clip_id}/delete")
+def confirm_delete_page(request: Request, clip_id: str, session: OwnerSession) -> Response:
+    clip = owner.get_clip(_store(request), session.actor, clip_id, _now(request))
+    return render(request, "confirm_delete.html", clip=clip)
+
+
+@router.post("/clips/{clip_id}/delete")
+def delete_clip(request: Request, clip_id: str, form: SignedForm, session: OwnerSession) -> Response:
+    certificate = owner.delete_clip(_store(request), session.actor, clip_id, _now(request))
+    return render(request, "deleted.html", certificate=certificate, what=f"clip {clip_id}")
+
+
+@router.get("/consents")
+def consents_page(request: Request, session: OwnerSession, done: str = "") -> Response:
+    consents = owner.consents(_store(request), session.actor, _now(request))
+    return render(request, "consents.html", consents=consents, valid_states=VALID_STATES, done=DONE_MESSAGES.get(done))
+
+
+@router.post("/consents/{consent_id}/withdraw")
+def withdraw(request: Request, consent_id: str, form: SignedForm, session: OwnerSession) -> Response:
+    owner.withdraw_consent(_store(request), session.actor, consent_id, _now(request))
+    return RedirectResponse("/consents?done=withdrawn", status_code=303)
+
+
+@router.get("/consents/{consent_id}/receipt")
+def receipt(request: Request, consent_id: str, session: OwnerSession) -> Response:
+    """The signed Kantara receipt (compact JWS), as a file to keep."""
+    token = owner.receipt(_store(request), session.actor, consent_id)
+    disposition = f'attachment; filename="consent-receipt-{consent_id}.jws"'
+    return Response(token, media_type="application/jose", headers={"Content-Disposition": disposition})
+
+
+@router.get("/erasure-requests")
+def erasure_requests_page(request: Request, session: OwnerSession) -> Response:
+    requests = owner.erasure_requests_for(_store(request), session.actor, _now(request))
+    return render(request, "erasure_requests.html", requests=requests)
+
+
+@router.get("/household/erase")
+def confirm_erase_page(request: Request, session: OwnerSession) -> Response:
+    return render(request, "confirm_erase.html")
+
+
+@router.post("/household/erase")
+def erase_household(request: Request, form: SignedForm, session: OwnerSession) -> Response:
+    """Erase the whole household once its id is typed in; the account and this session go with it."""
+    household_id = session.actor.household_id or ""
+    if form.one("confirm").strip() != household_id:
+        raise ClipwardenError(f"type your household id ({household_id}) to confirm the erasure")
+    certificate = owner.erase_household(_store(request), session.actor, household_id, _now(request))
+    request.state.page_session = None  # the account is gone: show the page signed out
+    response = render(request, "deleted.html", certificate=certificate, what=f"household {household_id}")
+    sessions.clear_cookie(response, request, web_settings(request).sessions)
+    return response
+
+
+# The reviewer workstation
+
+
+# The keys that pick a label (CONTRACT's seven, in its order), and what each one covers.
+LABEL_KEYS = tuple(zip("1234567", LABELS, strict=True))
+LABEL_HINTS = {"environment": "light, weather, shadow", "no_event": "nothing happened"}
+
+
+@router.get("/review")
+def review_page(request: Request, session: ReviewerSession) -> Response:
+    """The workstation's shell. It holds no clip data: its script (static/review.js) asks
+    /api/review/next, with this cookie session, for task tokens and media URLs bound to the session. The
+    server's clock travels in the page so that lease countdowns hold whatever the browser's clock says."""
+    page = render(
+        request, "review.html", label_keys=LABEL_KEYS, label_hints=LABEL_HINTS, server_now=iso_utc(_now(request))
+    )
+    page.headers["Content-Security-Policy"] = REVIEW_CONTENT_SECURITY_POLICY
+    return page
+
+
+# The auditor console
+
+
+@router.get("/audit")
+def audit_page(request: Request, session: AuditorSession, index: str = "", size: str = "") -> Response:
+    """The console; with ``index`` (and optionally ``size``, both from the proof form, where a field left
+    empty arrives as ""), the inclusion proof of that entry, checked."""
+    log = _audit_log(request)
+    proof = None
+    if index.strip():
+        tree_size = _number(size, "tree size") if size.strip() else None
+        proof = auditing.checked_inclusion(log, _number(index, "entry index"), tree_size)
+    return render(
+        request,
+        "audit.html",
+        head=audit_api.root(log),
+        proof=proof,
+        replay=auditing.replay_log(log),
+        quarantined=auditing.quarantined_clips(_store(request)),
+    )
+
+
+# Helpers
+
+
+def _notice_view(notice: dict[str, Any]) -> dict[str, Any]:
+    """A notice with its sites spelled out: who watches, where, for whom."""
+    return notice | {"site_details": [SITES[code] for code in notice["sites"]]}
+
+
+def _number(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ClipwardenError(f"{what} must be a whole number, not {text!r}") from None
+
+
+def _media_response(media: BinaryIO, range_header: str | None) -> Response:
+    """The whole file (200), or the one byte range asked for (206); 416 for a range past the end."""
+    if not media.seekable():
+        return StreamingResponse(_chunks(media, None), media_type="video/mp4")
+    size = media.seek(0, os.SEEK_END)
+    try:
+        span = _byte_range(range_header, size)
+    except _Unsatisfiable:
+        media.close()
+        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+    start, end = span or (0, size - 1)
+    media.seek(start)
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
+    if span is not None:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    status = 200 if span is None else 206
+    return StreamingResponse(_chunks(media, end - start + 1), status, headers, media_type="video/mp4")
+
+
+class _Unsatisfiable(Exception):
+    """The range asked for starts past the end of the file."""
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """RFC 9110 14.2: one ``bytes=`` range as (first, last); None to send everything (no header, or one
+    this server does not serve: malformed, or several ranges); _Unsatisfiable when it starts past the end."""
+    unit, _, spec = (header or "").partition("=")
+    first, dash, last = spec.strip().partition("-")
+    if (
+        unit.strip() != "bytes"
+        or not dash
+        or not (first + last).isdigit()
+        or (first and last and int(last) < int(first))
+    ):
+        return None
+    if not first:  # the last N bytes
+        if int(last) == 0 or size == 0:
+            raise _Unsatisfiable
+        return max(0, size - int(last)), size - 1
+    if int(first) >= size:
+        raise _Unsatisfiable
+    return int(first), (min(int(last), size - 1) if last else size - 1)
+
+
+def _chunks(media: BinaryIO, length: int | None) -> Iterator[bytes]:
+    with media:
+        left = length
+        while left is None or left > 0:
+            chunk = media.read(_MEDIA_CHUNK if left is None else min(_MEDIA_CHUNK, left))
+            if not chunk:
+                return
+            left = None if left is None else left - len(chunk)
+            yield chunk

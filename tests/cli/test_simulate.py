@@ -153,5 +153,53 @@ def test_the_demo_writes_its_report_and_counts_what_it_stored(cli_raw: Callable[
     html = (data / "report.html").read_text()
     assert "clipwarden demo report" in html and f"<td>{report['run']['clips']}</td>" in html
     stored = _run(cli_raw, data, "clips", "list")
-    assert report["run"]["clips"] == report["evaluation"]["clips"] == len(stored) >= 3
-    assert sum(report["evaluation"]["truth_by_label"].values()) == len(stored)
+    deleted = report["owners"]["actions"].get("delete", 0)
+    assert report["run"]["clips"] == report["evaluation"]["clips"] == len(stored) + deleted >= 3
+    assert sum(report["evaluation"]["truth_by_label"].values()) == report["run"]["clips"]
+    assert report["audit"]["verified"] and report["audit"]["views_without_consent"] == 0
+
+
+def test_the_demo_owners_share_withdraw_and_delete_through_the_gate(
+    cli_raw: Callable[..., Any], tmp_path: Path
+) -> None:
+    data = tmp_path / "demo"
+    rates = ["--share-rate", "1", "--withdraw-rate", "0.5", "--delete-rate", "0.3", "--tester-rate", "1"]
+    rates += ["--reviewers-per-site", "0"]  # reviewing is the next test's
+    report = _run(cli_raw, data, "demo", "--households", "2", "--hours", "12", "--seed", "7", *rates)
+    owners, queue = report["owners"], report["review_queue"]
+    assert owners["tester_households"] == 2
+    assert owners["actions"]["share"] >= 3 and owners["actions"]["withdraw"] >= 1 and owners["actions"]["delete"] >= 1
+    assert owners["tester_clips_queued"] + owners["tester_clips_held"] >= 3
+    assert queue["tasks"]["removed"] == owners["tasks_removed_by_withdrawal"] + owners["tasks_removed_by_deletion"] >= 1
+    assert report["screen"]["private_reached_queue"] == 0
+    erasure = report["erasure"]
+    assert erasure["requests"] == erasure["closed_within_deadline"] == owners["actions"]["delete"]
+    assert report["audit"]["verified"] and report["audit"]["replay_ok"]
+    requests = _run(cli_raw, data, "erasure", "requests")
+    assert [r["status"] for r in requests] == ["closed"] * erasure["requests"]
+    replay = _run(cli_raw, data, "audit", "replay")
+    assert replay["views_without_consent"] == 0
+    html = (data / "report.html").read_text()
+    assert "Owners, consent and the review queue" in html and "without consent" in html
+
+
+def test_the_demo_reviewers_annotate_through_the_api(cli_raw: Callable[..., Any], tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    options = ["--households", "1", "--hours", "12", "--seed", "8", "--tester-rate", "1", "--reviewers-per-site", "2"]
+    report = _run(cli_raw, data, "demo", *options)
+    review = report["review"]
+    queued = report["owners"]["tester_clips_queued"]
+    assert queued >= 2 and review["reviewers"] == 6
+    assert review["views"] >= 2 * queued and review["outcomes"].get("answered", 0) >= 2 * queued - 1
+    assert review["consolidation"]["clips_consolidated"] >= queued - 1
+    assert report["review_queue"]["tasks"].get("done", 0) >= queued - 1
+    audit = report["audit"]
+    assert audit["views"] >= review["views"] and audit["views_without_consent"] == 0 and audit["replay_ok"]
+    # Every lease ended, so every rendition is gone.
+    assert [path for path in (data / "renditions").rglob("*") if path.is_file()] == []
+
+
+def test_the_demo_refuses_a_rate_outside_zero_to_one(cli_raw: Callable[..., Any], tmp_path: Path) -> None:
+    code = cli_raw("--data", str(tmp_path / "d"), "demo", "--withdraw-rate", "1.5")
+    assert code.code == 1 and code.err == "error: --withdraw-rate must be between 0 and 1, not 1.5\n"
+    assert not (tmp_path / "d" / "report.json").exists()

@@ -239,9 +239,9 @@ def test_a_failing_step_leaves_the_clip_and_its_bytes_in_place(
     monkeypatch.setattr(erasure, "_STEPS", list(erasure.erasure_steps()))
 
     def broken(conn: object, store: Store, scope: erasure.ErasureScope) -> list[dict[str, object]]:
-        raise RuntimeError("renditions store is down")
+        raise RuntimeError("the training-set store is down")
 
-    erasure.register_erasure_step(ErasureStep("renditions", erasure.ALL_SUBJECTS, broken))
+    erasure.register_erasure_step(ErasureStep("training_sets", erasure.ALL_SUBJECTS, broken))
     clip_id = fleet.clip_ids["hh-free"][0]
     with pytest.raises(RuntimeError):
         services.delete_clip(store, clip_id)

@@ -156,3 +156,24 @@ def test_idor_no_owner_reaches_another_households_clips_or_consents(api: Any, fl
     with store.connect() as conn:
         assert conn.execute(select(func.count()).select_from(consent_events)).scalar_one() == events_before
     assert len(api.call("plus", "GET", "/api/clips").json()) == 3
+
+
+def test_an_owner_sees_only_their_own_erasure_requests_and_can_erase_the_household(
+    api: Any, fleet: Any, store: Store
+) -> None:
+    certificate = api.call("free", "DELETE", f"/api/clips/{fleet.clip_ids['hh-free'][0]}").json()
+    api.call("plus", "DELETE", f"/api/clips/{fleet.clip_ids['hh-plus'][0]}")
+    [mine] = api.call("free", "GET", "/api/erasure-requests").json()
+    assert (mine["id"], mine["certificate_id"], mine["status"]) == (
+        certificate["request"]["id"],
+        certificate["certificate_id"],
+        "closed",
+    )
+    assert mine["deadline"] == "2025-02-01T08:30:00Z"  # the clock stands at 2025-01-01T08:30:00Z
+    erased = api.call("free", "POST", "/api/household/erase")
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["subject"] == {"type": "household", "id": "hh-free"}
+    assert "owner_account" in {artefact["kind"] for artefact in erased.json()["artefacts"]}
+    assert api.call("free", "GET", "/api/clips").status_code == 401  # the account went with the household
+    assert [r["subject"]["type"] for r in api.call("plus", "GET", "/api/erasure-requests").json()] == ["clip"]
+    assert api.call("auditor", "GET", "/api/erasure-requests").status_code == 403

@@ -1,0 +1,195 @@
+"""The owner portal and the auditor console in a real browser: sign in, see only your own clips, play one,
+read the notice in full before sharing, find the consent, the access log and the receipt, withdraw; a form
+posted from another origin is refused; the auditor sees the signed tree head and a replay with no view
+without consent."""
+
+from __future__ import annotations
+
+import http.server
+import re
+import socketserver
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clipwarden.consent.notices import notices_in_force
+from clipwarden.policy.decision import Actor
+from clipwarden.policy.gate import Circumstances, check
+from clipwarden.services import owner
+from clipwarden.services.users import authenticate
+from clipwarden.signing import load_or_create, verify_jws
+
+REVIEW = "human_review_for_model_improvement"
+Served = Any  # conftest.Served: the server's URL, store, seeded fleet, clock and password (conftest is not importable)
+REVIEWER = Actor("user_reviewer_ro", "reviewer", site="ro-buc", pseudonym="reviewer-ro-buc-5e1f00")
+
+
+def _sign_in(page: Any, name: str, served: Served) -> None:
+    page.goto("/sign-in")
+    page.fill('input[name="user_id"]', served.fleet.accounts[name])
+    page.fill('input[name="password"]', served.password)
+    page.click('button:has-text("Sign in")')
+
+
+def _owner(served: Served, name: str) -> Actor:
+    found = authenticate(served.store, served.fleet.accounts[name], served.password)
+    assert found is not None
+    return found
+
+
+def _share(served: Served, clip_id: str) -> str:
+    """A consent given outside the browser (as the API would), for the tests that need one to exist."""
+    who = _owner(served, "free")
+    return str(owner.share_clip(served.store, who, clip_id, [REVIEW], None, False, None, served.now)["consent_id"])
+
+
+def _reviewer_watches(served: Served, clip_id: str) -> None:
+    """A reviewer at the Bucharest site views the clip under a lease: an allowed, consented view."""
+    decision = check(
+        served.store, REVIEWER, "view_media", clip_id, REVIEW, served.now, Circumstances(lease_active=True)
+    )
+    assert decision.allow, decision.reason
+
+
+def test_an_owner_signs_in_and_sees_only_their_clips(page: Any, server: Served) -> None:
+    _sign_in(page, "free", server)
+    page.wait_for_url("**/clips")
+    rows = page.locator("tr[data-clip]")
+    assert rows.evaluate_all("rows => rows.map(row => row.dataset.clip)") == server.fleet.clip_ids["hh-free"]
+    body = page.content()
+    assert all(clip not in body for clip in server.fleet.clip_ids["hh-plus"])
+    assert "intruder" in rows.first.inner_text()
+
+
+def test_a_wrong_password_shows_an_error_and_no_clips(page: Any, server: Served) -> None:
+    page.goto("/sign-in")
+    page.fill('input[name="user_id"]', server.fleet.accounts["free"])
+    page.fill('input[name="password"]', "not the password")
+    page.click('button:has-text("Sign in")')
+    assert "unknown account or wrong password" in page.locator("p.error").inner_text()
+    assert page.goto("/clips").url.endswith("/sign-in?next=/clips")
+
+
+def test_an_owner_plays_a_clip(page: Any, server: Served) -> None:
+    _sign_in(page, "free", server)
+    page.goto(f"/clips/{server.fleet.clip_ids['hh-free'][0]}")
+    video = page.locator("#clip-video")
+    video.evaluate("video => video.play()")
+    page.wait_for_function("() => document.getElementById('clip-video').readyState >= 2")
+    page.wait_for_function("() => document.getElementById('clip-video').currentTime > 0.2")
+    assert video.evaluate("video => [video.videoWidth, video.videoHeight, video.error]") == [320, 180, None]
+
+
+def test_an_owner_shares_after_reading_the_notice_then_withdraws_and_keeps_the_receipt(
+    page: Any, server: Served, tmp_path: Path
+) -> None:
+    clip = server.fleet.clip_ids["hh-free"][1]
+    _sign_in(page, "free", server)
+    page.goto(f"/clips/{clip}")
+    notice = next(n for n in notices_in_force(server.now) if n["purpose"] == REVIEW)
+    shown = page.locator(f'fieldset[data-purpose="{REVIEW}"]')
+    assert shown.locator(".notice-text").inner_text() == notice["text"]
+    assert shown.locator(".notice-text").is_visible()
+    assert f"{notice['retention_days']} days" in shown.inner_text() and "Bucharest, Romania" in shown.inner_text()
+    share = page.locator("#share-button")
+    assert share.is_disabled()  # nothing ticked yet
+    shown.locator('input[name="purpose"]').check()
+    share.click()
+    assert page.locator("h1").inner_text() == "Shared"
+
+    page.goto("/consents")
+    row = page.locator("tr[data-consent]")
+    assert row.count() == 1 and row.locator(".state").inner_text() == "ConsentGiven"
+    consent_id = row.get_attribute("data-consent")
+    with page.expect_download() as downloading:
+        row.locator("text=Receipt").click()
+    saved = tmp_path / "receipt.jws"
+    downloading.value.save_as(saved)
+    _, payload = verify_jws(saved.read_text(), load_or_create(server.store.data_dir).jwks())
+    assert f'"consentReceiptID":"{consent_id}"'.encode() in payload
+
+    row.locator('button:has-text("Withdraw")').click()
+    assert "Consent withdrawn" in page.locator("p.done").inner_text()
+    assert page.locator(f'tr[data-consent="{consent_id}"] .state').inner_text() == "ConsentWithdrawn"
+    assert page.locator(f'tr[data-consent="{consent_id}"] button').count() == 0
+
+
+def test_an_owner_reads_who_watched_their_clip(page: Any, server: Served) -> None:
+    clip = server.fleet.clip_ids["hh-free"][2]
+    _share(server, clip)
+    _reviewer_watches(server, clip)
+    _sign_in(page, "free", server)
+    page.goto(f"/clips/{clip}")
+    entries = page.locator("#access-log tbody tr")
+    assert entries.count() == 1
+    cells = entries.first.locator("td").all_inner_texts()
+    assert cells[1:7] == [REVIEWER.pseudonym, "reviewer", "ro-buc", "view_media", REVIEW, "yes"]
+    assert "user_reviewer_ro" not in page.content()
+
+
+@pytest.fixture
+def other_origin(server: Served) -> Iterator[str]:
+    """A page on another origin (same host, another port) with a form aimed at the app."""
+    consent_id = _share(server, server.fleet.clip_ids["hh-free"][3])
+    form = (
+        f'<form method="post" action="{server.url}/consents/{consent_id}/withdraw">'
+        '<input type="hidden" name="csrf_token" value="guessed"><button>Win a prize</button></form>'
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(form.encode())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with socketserver.TCPServer(("127.0.0.1", 0), Handler) as other:
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        yield f"http://127.0.0.1:{other.server_address[1]}/#{consent_id}"
+        other.shutdown()
+
+
+def test_a_form_posted_from_another_origin_is_refused(page: Any, server: Served, other_origin: str) -> None:
+    consent_id = other_origin.rsplit("#", 1)[1]
+    _sign_in(page, "free", server)
+    page.wait_for_url("**/clips")
+    page.goto(other_origin)
+    page.click("text=Win a prize")
+    page.wait_for_url(f"{server.url}/consents/{consent_id}/withdraw")
+    assert "cross-site form post refused" in page.locator("p.error").inner_text()
+    states = {c["id"]: c["state"] for c in owner.consents(server.store, _owner(server, "free"), server.now)}
+    assert states[consent_id] == "ConsentGiven"
+
+
+def test_the_auditor_sees_the_signed_head_and_a_clean_replay(page: Any, server: Served) -> None:
+    clip = server.fleet.clip_ids["hh-plus"][0]
+    plus = _owner(server, "plus")
+    owner.share_clip(server.store, plus, clip, [REVIEW], None, False, ["ro-buc"], server.now)
+    _reviewer_watches(server, clip)
+    _sign_in(page, "auditor", server)
+    page.wait_for_url("**/audit")
+    size = int(page.locator("#tree-head .size").inner_text())
+    assert size > 0
+    assert re.fullmatch(r"[0-9a-f]{64}", page.locator("#tree-head .root-hash").inner_text())
+    replay = page.locator("#replay p").first.inner_text()
+    views = int(replay.split(" views")[0])
+    assert views >= 1 and ", 0 without consent" in replay and "0 disagreements" in replay
+    page.fill('input[name="index"]', str(size - 1))
+    page.click('button:has-text("Prove")')
+    assert "the path leads to the root hash" in page.locator("#proof").inner_text()
+
+
+def test_pages_load_nothing_from_elsewhere(page: Any, server: Served) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    _sign_in(page, "free", server)
+    page.goto(f"/clips/{server.fleet.clip_ids['hh-free'][0]}")
+    page.wait_for_load_state("networkidle")
+    assert requested and all(url.startswith(server.url) for url in requested)
+    assert page.evaluate("() => getComputedStyle(document.body).fontFamily") != ""

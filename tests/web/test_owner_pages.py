@@ -1,0 +1,254 @@
+"""The owner portal and the auditor console through HTTP: each page shows what the JSON API answers, every
+action goes through the same use cases (and so the enforcement point), and no page shows or changes
+another household's clips."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pages_support import PASSWORD, Clock, PageClient, Site, audit_size, cheap_hasher, entries_since
+
+from clipwarden.consent.notices import notices_in_force
+from clipwarden.media.screen import ScreenResult
+from clipwarden.services import owner, screening
+from clipwarden.services.users import authenticate
+from clipwarden.signing import load_or_create, verify_jws
+from clipwarden.store import Store
+from clipwarden.web.auth import WebSettings
+from clipwarden.web.pages import CONTENT_SECURITY_POLICY
+
+REVIEW = "human_review_for_model_improvement"
+
+
+def _version(site: Site, purpose: str = REVIEW) -> str:
+    """The version of the purpose's notice the share form shows now."""
+    return str(next(n["version"] for n in notices_in_force(site.clock.now) if n["purpose"] == purpose))
+
+
+@pytest.fixture
+def site(store: Store, fleet: Any, fleet_class: Any, monkeypatch: pytest.MonkeyPatch) -> Site:
+    cheap_hasher(monkeypatch)
+    made = Site(store, Clock(fleet_class.start + timedelta(minutes=30)), WebSettings())
+    made.add("free", "owner", household_id="hh-free")
+    made.add("plus", "owner", household_id="hh-plus")
+    made.add("auditor", "auditor")
+    return made
+
+
+@pytest.fixture
+def free(site: Site) -> Iterator[PageClient]:
+    with site.browser() as opened:
+        assert opened.sign_in("free").status_code == 303
+        yield opened
+
+
+def _consents(site: Site, name: str) -> list[dict[str, Any]]:
+    who = authenticate(site.store, site.accounts[name], PASSWORD)
+    assert who is not None
+    return owner.consents(site.store, who, site.clock.now)
+
+
+def test_the_clip_list_shows_the_households_clips_and_no_other(free: PageClient, fleet: Any) -> None:
+    page = free.get("/clips")
+    assert page.status_code == 200
+    assert re.findall(r'data-clip="([^"]+)"', page.text) == fleet.clip_ids["hh-free"]
+    assert "intruder" in page.text and "pet" in page.text
+    for foreign in fleet.clip_ids["hh-plus"]:
+        assert foreign not in page.text
+
+
+def test_pages_are_never_cached_and_run_nothing_foreign(free: PageClient, fleet: Any) -> None:
+    clip = fleet.clip_ids["hh-free"][0]
+    for path in ["/clips", f"/clips/{clip}", f"/clips/{clip}/video", "/consents", "/erasure-requests", "/sign-in"]:
+        answer = free.get(path)
+        assert answer.status_code == 200, path
+        assert answer.headers["cache-control"] == "no-store", path
+        assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+    assert "'unsafe-inline'" not in CONTENT_SECURITY_POLICY and "http" not in CONTENT_SECURITY_POLICY
+    page = free.get(f"/clips/{clip}").text
+    assert "<script>" not in page and "style=" not in page  # nothing inline for the policy to allow
+    assert not re.search(r'(src|href|action)="(https?:)?//', page)  # nothing from elsewhere
+
+
+def test_the_video_plays_through_the_enforcement_point_with_byte_ranges(
+    free: PageClient, fleet: Any, site: Site
+) -> None:
+    clip = fleet.clip_ids["hh-free"][0]
+    media = fleet.media[clip]
+    before = audit_size(site.store)
+    whole = free.get(f"/clips/{clip}/video")
+    assert (whole.status_code, whole.content, whole.headers["accept-ranges"]) == (200, media, "bytes")
+    part = free.get(f"/clips/{clip}/video", headers={"Range": "bytes=10-19"})
+    assert (part.status_code, part.content) == (206, media[10:20])
+    assert part.headers["content-range"] == f"bytes 10-19/{len(media)}"
+    tail = free.get(f"/clips/{clip}/video", headers={"Range": "bytes=-5"})
+    assert (tail.status_code, tail.content) == (206, media[-5:])
+    past = free.get(f"/clips/{clip}/video", headers={"Range": f"bytes={len(media)}-"})
+    assert (past.status_code, past.headers["content-range"]) == (416, f"bytes */{len(media)}")
+    several = free.get(f"/clips/{clip}/video", headers={"Range": "bytes=0-1,5-6"})
+    assert (several.status_code, several.content) == (200, media)
+    decisions = entries_since(site.store, before, "decision")
+    assert [(d["action"], d["allow"]) for d in decisions] == [("view_media", True)] * 5
+
+
+def test_another_households_clip_is_not_found_on_every_page(free: PageClient, fleet: Any, site: Site) -> None:
+    foreign = fleet.clip_ids["hh-plus"][0]
+    for path in [f"/clips/{foreign}", f"/clips/{foreign}/video", f"/clips/{foreign}/delete"]:
+        answer = free.get(path)
+        assert answer.status_code == 404, path
+        assert "unknown clip id" in answer.text
+    for path in [f"/clips/{foreign}/share", f"/clips/{foreign}/delete"]:
+        assert free.post(path, {"purpose": REVIEW, f"notice_version:{REVIEW}": _version(site)}).status_code == 404, path
+    assert free.get(f"/clips/{foreign}/video").content.startswith(b"<!doctype html>")
+    assert owner.list_clips(site.store, _plus(site), site.clock.now)[0]["status"] == "stored"
+    assert _consents(site, "plus") == []
+
+
+def _plus(site: Site) -> Any:
+    who = authenticate(site.store, site.accounts["plus"], PASSWORD)
+    assert who is not None
+    return who
+
+
+def test_the_share_form_shows_every_per_clip_notice_in_full(free: PageClient, fleet: Any, site: Site) -> None:
+    page = free.get(f"/clips/{fleet.clip_ids['hh-free'][0]}").text
+    for notice in notices_in_force(site.clock.now):
+        shown = f'value="{notice["purpose"]}"' in page
+        assert shown == (notice["purpose"] != "tester_program"), notice["purpose"]
+        if shown:
+            assert notice["text"] in page.replace("&#39;", "'")
+            assert f'name="notice_version:{notice["purpose"]}" value="{notice["version"]}"' in page
+            assert f"{notice['retention_days']} days" in page
+    assert "Bucharest, Romania" in page and "Carpathia Annotation SRL" in page
+
+
+def test_sharing_from_the_page_records_the_consent_to_the_version_shown(
+    free: PageClient, fleet: Any, site: Site
+) -> None:
+    clip = fleet.clip_ids["hh-free"][1]
+    version = _version(site)
+    answer = free.post(
+        f"/clips/{clip}/share",
+        {"purpose": REVIEW, f"notice_version:{REVIEW}": version, "site": "ro-buc", "allow_unredacted": "yes"},
+    )
+    assert answer.status_code == 200, answer.text
+    [consent] = _consents(site, "free")
+    assert (consent["clip_id"], consent["purposes"], consent["sites"]) == (clip, [REVIEW], ["ro-buc"])
+    assert consent["notice_versions"] == {REVIEW: int(version)} and consent["allow_unredacted"] is True
+    assert f"/consents/{consent['id']}/receipt" in answer.text
+    assert consent["id"][:8] in free.get(f"/clips/{clip}").text
+
+
+def test_a_share_for_a_notice_version_no_longer_shown_is_refused(free: PageClient, fleet: Any, site: Site) -> None:
+    clip = fleet.clip_ids["hh-free"][1]
+    before = audit_size(site.store)
+    for fields in [{"purpose": REVIEW, f"notice_version:{REVIEW}": "7"}, {"purpose": REVIEW}, {}]:
+        answer = free.post(f"/clips/{clip}/share", fields)
+        assert 400 <= answer.status_code < 500, fields
+        assert "Nothing was changed" in answer.text
+    assert _consents(site, "free") == []
+    assert len(entries_since(site.store, before, "refusal")) == 3
+
+
+def test_a_flagged_clip_is_held_until_the_owner_confirms_on_the_page(
+    free: PageClient, fleet: Any, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(screening, "screen_clip", lambda data, placement: ScreenResult(True, 0.9, ("skin",)))
+    clip = fleet.clip_ids["hh-free"][2]
+    shared = free.post(f"/clips/{clip}/share", {"purpose": REVIEW, f"notice_version:{REVIEW}": _version(site)})
+    assert shared.status_code == 200
+    assert owner.SENSITIVE_WARNING in shared.text.replace("&#39;", "'")
+    assert f'action="/clips/{clip}/confirm-sensitive"' in shared.text
+    confirmed = free.post(f"/clips/{clip}/confirm-sensitive")
+    assert (confirmed.status_code, confirmed.headers["location"]) == (303, f"/clips/{clip}?done=confirmed")
+    assert "released for human review" in free.get(confirmed.headers["location"]).text
+    assert [e["clip_id"] for e in entries_since(site.store, 0, "sensitive_confirmed")] == [clip]
+
+
+def test_consents_page_withdraws_and_hands_out_the_signed_receipt(free: PageClient, fleet: Any, site: Site) -> None:
+    clip = fleet.clip_ids["hh-free"][0]
+    trouble = "troubleshooting"
+    free.post(f"/clips/{clip}/share", {"purpose": trouble, f"notice_version:{trouble}": _version(site, trouble)})
+    [consent] = _consents(site, "free")
+    page = free.get("/consents").text
+    assert f'data-consent="{consent["id"]}"' in page and f'action="/consents/{consent["id"]}/withdraw"' in page
+    receipt = free.get(f"/consents/{consent['id']}/receipt")
+    assert receipt.headers["content-type"] == "application/jose"
+    assert receipt.headers["content-disposition"].startswith("attachment;")
+    _, payload = verify_jws(receipt.text, load_or_create(site.store.data_dir).jwks())
+    assert consent["id"].encode() in payload
+    site.clock.advance(minutes=1)
+    withdrawn = free.post(f"/consents/{consent['id']}/withdraw")
+    assert withdrawn.headers["location"] == "/consents?done=withdrawn"
+    page = free.get("/consents?done=withdrawn").text
+    assert "Consent withdrawn" in page and f'action="/consents/{consent["id"]}/withdraw"' not in page
+    assert _consents(site, "free")[0]["state"] == "ConsentWithdrawn"
+    assert free.post(f"/consents/{consent['id']}/withdraw").status_code == 409
+
+
+def test_another_households_consent_cannot_be_withdrawn_or_read(free: PageClient, fleet: Any, site: Site) -> None:
+    theirs = owner.share_clip(
+        site.store, _plus(site), fleet.clip_ids["hh-plus"][0], [REVIEW], None, False, None, site.clock.now
+    )["consent_id"]
+    assert free.post(f"/consents/{theirs}/withdraw").status_code == 404
+    assert free.get(f"/consents/{theirs}/receipt").status_code == 404
+    assert theirs not in free.get("/consents").text
+    assert _consents(site, "plus")[0]["state"] == "ConsentGiven"
+
+
+def test_deleting_asks_first_then_certifies_and_lists_the_request(free: PageClient, fleet: Any, site: Site) -> None:
+    clip = fleet.clip_ids["hh-free"][2]
+    asked = free.get(f"/clips/{clip}/delete")
+    assert "cannot be undone" in asked.text and f'action="/clips/{clip}/delete"' in asked.text
+    assert clip in free.get("/clips").text  # asking deleted nothing
+    deleted = free.post(f"/clips/{clip}/delete")
+    assert deleted.status_code == 200 and "Deletion certificate" in deleted.text
+    assert clip not in free.get("/clips").text
+    assert free.get(f"/clips/{clip}/video").status_code == 403
+    requests = free.get("/erasure-requests").text
+    assert f"clip <code>{clip}</code>" in requests and "closed" in requests
+
+
+def test_erasing_the_household_from_the_page_takes_the_account_and_session(
+    free: PageClient, fleet: Any, site: Site
+) -> None:
+    wrong = free.post("/household/erase", {"confirm": "hh-plus"})
+    assert wrong.status_code == 400 and "type your household id (hh-free)" in wrong.text
+    assert len(free.get("/clips").text.split("data-clip=")) == 4
+    erased = free.post("/household/erase", {"confirm": "hh-free"}, token_from="/household/erase")
+    assert erased.status_code == 200 and "household hh-free" in erased.text
+    assert "web sessions" in erased.text and "owner account" in erased.text
+    assert free.get("/clips").status_code == 303
+    assert free.sign_in("free").status_code == 401
+    assert len(owner.list_clips(site.store, _plus(site), site.clock.now)) == 3
+
+
+def test_the_auditor_console_shows_the_head_a_checked_proof_the_replay_and_quarantine(site: Site, fleet: Any) -> None:
+    clip = fleet.clip_ids["hh-free"][0]
+    owner.share_clip(site.store, _plus(site), fleet.clip_ids["hh-plus"][1], [REVIEW], None, False, None, site.clock.now)
+    with site.store.begin() as conn:
+        screening.quarantine(conn, clip, site.clock.now, "flagged private by a reviewer")
+    with site.browser() as auditor:
+        auditor.sign_in("auditor")
+        page = auditor.get("/audit")
+        assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+        size = int(re.search(r'class="size">(\d+)<', page.text).group(1))  # type: ignore[union-attr]
+        assert size > 0 and re.search(r'class="root-hash">[0-9a-f]{64}<', page.text)
+        assert '<strong class="without-consent">0</strong>' in page.text
+        assert clip in page.text and "flagged private by a reviewer" in page.text
+        assert "the path leads to the root hash" in auditor.get("/audit?index=0&size=").text  # size left empty
+        proved = auditor.get(f"/audit?index={size - 1}&size={size}")
+        assert "the path leads to the root hash" in proved.text and proved.text.count("<li><code>") >= 2
+        for bad in [f"/audit?index={size + 5}", "/audit?index=-1", "/audit?index=abc"]:
+            refused = auditor.get(bad)
+            assert 400 <= refused.status_code < 500 and "Nothing was changed" in refused.text, bad
+        assert auditor.get("/clips").status_code == 403
+
+
+def test_owners_do_not_get_the_auditor_console(free: PageClient) -> None:
+    assert free.get("/audit").status_code == 403

@@ -47,17 +47,14 @@ import random
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
-from sqlalchemy import URL, bindparam, func, make_url, select, text
+from scratch_db import scratch_database
+from sqlalchemy import bindparam, func, select, text
 
 from clipwarden.audit.entries import make_leaf
 from clipwarden.audit.merkle import leaf_hash
@@ -508,38 +505,6 @@ def bench_withdrawals(store: Store, fleet: Fleet, count: int, rng: random.Random
 # Databases
 
 
-@contextmanager
-def scratch_database(db_url: str | None) -> Iterator[str | None]:
-    """None (SQLite in the data dir), a SQLite URL as given, or a new database on a PostgreSQL server,
-    dropped at the end."""
-    if db_url is None or make_url(db_url).get_backend_name() != "postgresql":
-        yield db_url
-        return
-    server = make_url(db_url)
-    name = f"cw_bench_policy_{uuid.uuid4().hex[:12]}"
-    with _maintenance(server) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield server.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    finally:
-        with _maintenance(server) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-@contextmanager
-def _maintenance(server: URL) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection to the server's maintenance database (CREATE/DROP DATABASE need one)."""
-    conninfo = make_conninfo(
-        dbname=server.database or "postgres",
-        host=server.host,
-        port=server.port,
-        user=server.username,
-        password=server.password,
-    )
-    with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
-        yield conn
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=100_000, help="clips in the store")
@@ -552,7 +517,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(2025)
     with (
-        scratch_database(args.db) as db_url,
+        scratch_database(args.db, "cw_bench_policy") as db_url,
         tempfile.TemporaryDirectory() as data_dir,
         open_store(Path(data_dir), db_url) as store,
     ):

@@ -13,3 +13,11 @@ class NotFound(ClipwardenError):
 
 class Conflict(ClipwardenError):
     """The request clashes with the current state (deleted clip, data dir in use, ...)."""
+
+
+class TooManyAttempts(ClipwardenError):
+    """Too many failed attempts in a row; the next one is heard after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -3,30 +3,40 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy import Connection, Row, case, delete, select, update
 
 from clipwarden.consent.vocabulary import SITES
-from clipwarden.errors import ClipwardenError, NotFound
+from clipwarden.errors import ClipwardenError, NotFound, TooManyAttempts
 from clipwarden.policy.decision import ROLES, Actor
 from clipwarden.services.audit_trail import log_change
 from clipwarden.services.erasure import Artefact, ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.services.households import active_household
 from clipwarden.store import Store
-from clipwarden.store.schema import users, web_sessions
+from clipwarden.store.schema import sign_in_failures, users, web_sessions
+from clipwarden.store.sql import insert_for
 from clipwarden.times import iso_utc
 
 _TOKEN_BYTES = 32
 # NIST SP 800-63B asks for at least 8 characters; 12 keeps a guessed password out of reach offline too.
 # The upper bound keeps a sign-in form from feeding megabytes to the hasher.
 PASSWORD_LENGTHS = (12, 256)
+# Wrong passwords for one account id: the first few are free (typos), then each one pauses sign-in for
+# that id, twice as long as the last, up to an hour. Guessing becomes hopeless (NIST SP 800-63B 5.2.2 asks
+# for at most 100 failures in a row), while the account's owner is slowed, never locked out for good.
+FREE_FAILURES = 5
+FIRST_PAUSE = timedelta(minutes=1)
+LONGEST_PAUSE = timedelta(hours=1)
+# A run of failures this old is forgotten: the next failure counts as the first.
+FAILURES_FORGOTTEN_AFTER = timedelta(days=1)
 # argon2-cffi's defaults: Argon2id with RFC 9106's low-memory profile (t=3, m=64 MiB, p=4).
 _hasher = PasswordHasher()
 
@@ -55,7 +65,7 @@ def add_user(
                 household_id=household_id,
                 site=site,
                 pseudonym=_pseudonym(role, site),
-                token_sha256=token_digest(token),
+                token_sha256=_digest(token),
                 created_at=at,
                 password_hash=password_hash,
             )
@@ -80,26 +90,68 @@ def set_password(store: Store, user_id: str, password: str, at: datetime) -> dic
     return {"user_id": user_id, "password_set_at": iso_utc(at)}
 
 
-def authenticate(store: Store, user_id: str, password: str) -> Actor | None:
+def authenticate(store: Store, user_id: str, password: str, at: datetime) -> Actor | None:
     """The account if the password is its own; None otherwise. An unknown account, or one without a
-    password, costs the same Argon2 verification as a wrong password, so timing tells nothing."""
+    password, costs the same Argon2 verification as a wrong password, so timing tells nothing. While the
+    id is paused after failed sign-ins (``sign_in_pause``), raises ``TooManyAttempts`` without trying."""
+    account_sha256 = _digest(user_id)
     with store.connect() as conn:
         row = conn.execute(select(users).where(users.c.id == user_id)).first()
+        paused_until = conn.execute(
+            select(sign_in_failures.c.paused_until).where(sign_in_failures.c.account_sha256 == account_sha256)
+        ).scalar()
+    if paused_until is not None and paused_until > at:
+        wait = math.ceil((paused_until - at).total_seconds())
+        raise TooManyAttempts(f"too many failed sign-ins for this account id; try again in {wait} s", wait)
     stored = row.password_hash if row is not None and row.password_hash else _decoy_hash()
     try:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
+        _count_failure(store, account_sha256, at)
         return None
     if row is None or not row.password_hash:
+        _count_failure(store, account_sha256, at)
         return None
-    if _hasher.check_needs_rehash(stored):  # the hasher's parameters were raised since: upgrade the hash
-        with store.begin() as conn:
+    with store.begin() as conn:
+        conn.execute(delete(sign_in_failures).where(sign_in_failures.c.account_sha256 == account_sha256))
+        if _hasher.check_needs_rehash(stored):  # the hasher's parameters were raised since: upgrade the hash
             conn.execute(update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password)))
     return actor_of(row)
 
 
+def sign_in_pause(failures: int) -> timedelta:
+    """How long sign-in waits after ``failures`` wrong passwords in a row."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    doublings = min(failures - FREE_FAILURES, 32)  # 2**32 minutes is far past the cap already
+    return min(FIRST_PAUSE * 2**doublings, LONGEST_PAUSE)
+
+
+def _count_failure(store: Store, account_sha256: str, at: datetime) -> None:
+    """One more failure in the id's run (in one statement, so concurrent guesses all count)."""
+    table = sign_in_failures
+    with store.begin() as conn:
+        conn.execute(
+            insert_for(conn, table)
+            .values(account_sha256=account_sha256, failures=0, last_failed_at=at, paused_until=at)
+            .on_conflict_do_nothing()
+        )
+        forgotten = table.c.last_failed_at < at - FAILURES_FORGOTTEN_AFTER
+        failures = conn.execute(
+            update(table)
+            .where(table.c.account_sha256 == account_sha256)
+            .values(failures=case((forgotten, 1), else_=table.c.failures + 1), last_failed_at=at)
+            .returning(table.c.failures)
+        ).scalar_one()
+        conn.execute(
+            update(table)
+            .where(table.c.account_sha256 == account_sha256)
+            .values(paused_until=at + sign_in_pause(failures))
+        )
+
+
 def actor_for_token(conn: Connection, token: str) -> Actor | None:
-    row = conn.execute(select(users).where(users.c.token_sha256 == token_digest(token))).first()
+    row = conn.execute(select(users).where(users.c.token_sha256 == _digest(token))).first()
     return None if row is None else actor_of(row)
 
 
@@ -108,8 +160,9 @@ def actor_of(row: Row[Any]) -> Actor:
     return Actor(row.id, row.role, household_id=row.household_id, site=row.site, pseudonym=row.pseudonym)
 
 
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def _digest(text: str) -> str:
+    """What is kept of API tokens and of account ids that failed to sign in."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _check_account(role: str, household_id: str | None, site: str | None) -> None:
@@ -146,8 +199,12 @@ def _erase_accounts(conn: Connection, store: Store, scope: ErasureScope) -> list
     same transaction."""
     accounts = select(users.c.id).where(users.c.household_id == scope.subject_id)
     session_count = conn.execute(delete(web_sessions).where(web_sessions.c.user_id.in_(accounts))).rowcount
-    removed = conn.execute(delete(users).where(users.c.household_id == scope.subject_id).returning(users.c.id))
-    artefacts: list[Artefact] = [{"kind": "owner_account", "user_id": user_id} for user_id in sorted(removed.scalars())]
+    removed = sorted(
+        conn.execute(delete(users).where(users.c.household_id == scope.subject_id).returning(users.c.id)).scalars()
+    )
+    digests = [_digest(user_id) for user_id in removed]
+    conn.execute(delete(sign_in_failures).where(sign_in_failures.c.account_sha256.in_(digests)))
+    artefacts: list[Artefact] = [{"kind": "owner_account", "user_id": user_id} for user_id in removed]
     if session_count:
         artefacts.append({"kind": "web_sessions", "count": session_count})
     return artefacts

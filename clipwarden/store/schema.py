@@ -249,6 +249,18 @@ users = Table(
     _one_of("role", USER_ROLES),
 )
 
+# Wrong passwords in a row, by the SHA-256 of the account id typed (known or not, so that a pause tells
+# nobody whether an account exists, and a mistyped id is not kept); the row goes when the account signs
+# in or is erased (clipwarden.services.users).
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("account_sha256", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", UTCDateTime, nullable=False),
+    Column("paused_until", UTCDateTime, nullable=False),
+)
+
 # What the enforcement point needs to know of a clip beyond its row: the sensitive-content screen's
 # verdict, the owner's confirmation after the warning, and quarantine.
 clip_controls = Table(

@@ -31,7 +31,7 @@ from clipwarden.audit.log import AuditLog
 from clipwarden.consent.notices import notices_in_force
 from clipwarden.consent.vocabulary import ACCOUNT_WIDE_PURPOSES, SITES, VALID_STATES
 from clipwarden.domain import LABELS
-from clipwarden.errors import ClipwardenError, Conflict, NotFound
+from clipwarden.errors import ClipwardenError, Conflict, NotFound, TooManyAttempts
 from clipwarden.policy.gate import Denied
 from clipwarden.services import auditing, notices_to_owners, owner
 from clipwarden.services.users import authenticate
@@ -225,16 +225,27 @@ def sign_in_page(request: Request, next: str = "") -> Response:
 @router.post("/sign-in")
 def sign_in(request: Request, form: Annotated[Form, Depends(sign_in_form)]) -> Response:
     store, at, settings = _store(request), _now(request), web_settings(request).sessions
-    actor = authenticate(store, form.one("user_id").strip(), form.one("password"))
+    try:
+        actor = authenticate(store, form.one("user_id").strip(), form.one("password"), at)
+    except TooManyAttempts as paused:
+        return _sign_in_refused(request, form, 429, str(paused), {"Retry-After": str(paused.retry_after)})
     if actor is None:
-        detail = "sign-in failed: unknown account or wrong password"
-        log_refusal(store, request, 401, detail, None, at)
-        return render(request, "sign_in.html", status=401, error=detail, next=_local_path(form.one("next")))
+        return _sign_in_refused(request, form, 401, "sign-in failed: unknown account or wrong password")
     request.state.actor = actor
     check_network(request, actor)
     cookie_value, _ = sessions.start(store, actor, client_address(request), at, settings)
     response = RedirectResponse(_local_path(form.one("next")) or HOME_BY_ROLE[actor.role], status_code=303)
     sessions.set_cookie(response, request, cookie_value, settings)
+    return response
+
+
+def _sign_in_refused(
+    request: Request, form: Form, status: int, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The sign-in page again, with the reason; the attempt is logged."""
+    log_refusal(_store(request), request, status, detail, None, _now(request))
+    response = render(request, "sign_in.html", status=status, error=detail, next=_local_path(form.one("next")))
+    response.headers.update(headers or {})
     return response
 
 

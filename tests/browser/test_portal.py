@@ -10,6 +10,7 @@ import re
 import socketserver
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def _sign_in(page: Any, name: str, served: Served) -> None:
 
 
 def _owner(served: Served, name: str) -> Actor:
-    found = authenticate(served.store, served.fleet.accounts[name], served.password)
+    found = authenticate(served.store, served.fleet.accounts[name], served.password, datetime.now(UTC))
     assert found is not None
     return found
 

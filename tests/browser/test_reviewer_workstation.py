@@ -74,7 +74,7 @@ class Floor:
     tokens: dict[str, str] = field(default_factory=dict)  # name -> API token
 
     def owner(self) -> Actor:
-        found = users.authenticate(self.store, self.accounts["owner"], PASSWORD)
+        found = users.authenticate(self.store, self.accounts["owner"], PASSWORD, datetime.now(UTC))
         assert found is not None
         return found
 

@@ -38,14 +38,14 @@ def browser(site: Site) -> Iterator[PageClient]:
 @pytest.fixture
 def consent_id(site: Site, fleet: Any) -> str:
     """A valid consent of the signed-in owner's, which a forged withdrawal would end."""
-    who = authenticate(site.store, site.accounts["free"], PASSWORD)
+    who = authenticate(site.store, site.accounts["free"], PASSWORD, site.clock.now)
     assert who is not None
     clip = fleet.clip_ids["hh-free"][1]
     return str(owner.share_clip(site.store, who, clip, [REVIEW], None, False, None, site.clock.now)["consent_id"])
 
 
 def _state(site: Site, consent_id: str) -> str:
-    who = authenticate(site.store, site.accounts["free"], PASSWORD)
+    who = authenticate(site.store, site.accounts["free"], PASSWORD, site.clock.now)
     assert who is not None
     return next(c["state"] for c in owner.consents(site.store, who, site.clock.now) if c["id"] == consent_id)
 

@@ -47,7 +47,7 @@ def free(site: Site) -> Iterator[PageClient]:
 
 
 def _consents(site: Site, name: str) -> list[dict[str, Any]]:
-    who = authenticate(site.store, site.accounts[name], PASSWORD)
+    who = authenticate(site.store, site.accounts[name], PASSWORD, site.clock.now)
     assert who is not None
     return owner.consents(site.store, who, site.clock.now)
 
@@ -110,7 +110,7 @@ def test_another_households_clip_is_not_found_on_every_page(free: PageClient, fl
 
 
 def _plus(site: Site) -> Any:
-    who = authenticate(site.store, site.accounts["plus"], PASSWORD)
+    who = authenticate(site.store, site.accounts["plus"], PASSWORD, site.clock.now)
     assert who is not None
     return who
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,9 +14,9 @@ from argon2 import PasswordHasher, Type
 from pages_support import ORIGIN, PASSWORD, Clock, PageClient, Site, audit_size, cheap_hasher, entries_since
 from sqlalchemy import select
 
-from clipwarden.services import users
+from clipwarden.services import owner, users
 from clipwarden.store import Store
-from clipwarden.store.schema import web_sessions
+from clipwarden.store.schema import sign_in_failures, web_sessions
 from clipwarden.web.auth import WebSettings
 from clipwarden.web.sessions import SessionSettings
 
@@ -107,9 +107,62 @@ def test_an_unknown_account_costs_the_same_verification_as_a_wrong_password(
             return super().verify(hash, password)
 
     monkeypatch.setattr(users, "_hasher", Counting(time_cost=1, memory_cost=8, parallelism=1))
-    assert users.authenticate(store, "user_doesnotexist", PASSWORD) is None
-    assert users.authenticate(store, site.accounts["free"], "wrong password here") is None
+    assert users.authenticate(store, "user_doesnotexist", PASSWORD, site.clock.now) is None
+    assert users.authenticate(store, site.accounts["free"], "wrong password here", site.clock.now) is None
     assert len(verified) == 2 and all(hashed.startswith("$argon2id$") for hashed in verified)
+
+
+@pytest.mark.parametrize("who", ["free", "user_doesnotexist"])
+def test_repeated_wrong_passwords_pause_the_account_id_even_for_the_right_one(
+    site: Site, browser: PageClient, store: Store, who: str
+) -> None:
+    for _ in range(users.FREE_FAILURES - 1):
+        assert browser.sign_in(who, "not the password at all").status_code == 401
+    before = audit_size(store)
+    assert browser.sign_in(who, "not the password at all").status_code == 401  # the fifth: pauses a minute
+    paused = browser.sign_in(who)
+    assert paused.status_code == 429
+    assert paused.headers["retry-after"] == "60"
+    assert "too many failed sign-ins for this account id; try again in 60 s" in paused.text
+    assert "set-cookie" not in paused.headers and _sessions(store) == []
+    assert [entry["status"] for entry in entries_since(store, before, "refusal")] == [401, 429]
+    site.clock.advance(seconds=61)
+    if who == "free":  # the right password after the pause signs in and clears the run
+        assert browser.sign_in(who).status_code == 303
+        with store.connect() as conn:
+            assert conn.execute(select(sign_in_failures)).all() == []
+    else:  # an unknown id pauses exactly like a real one: the pause tells nobody the id exists
+        assert browser.sign_in(who).status_code == 401
+        assert browser.sign_in(who).status_code == 429
+
+
+def test_the_pause_doubles_with_each_failure_up_to_an_hour_and_a_day_forgets_the_run(
+    site: Site, browser: PageClient, store: Store
+) -> None:
+    assert [users.sign_in_pause(failures).total_seconds() for failures in (1, 4, 5, 6, 7, 11, 12, 100)] == [
+        0, 0, 60, 120, 240, 3600, 3600, 3600,
+    ]  # fmt: skip
+    for waited in (0, 60, 120, 240):
+        site.clock.advance(seconds=waited + 1)
+        for _ in range(users.FREE_FAILURES if waited == 0 else 1):
+            assert browser.sign_in("free", "not the password at all").status_code == 401
+    assert browser.sign_in("free").headers["retry-after"] == "480"
+    site.clock.advance(days=1, seconds=1)
+    assert browser.sign_in("free", "not the password at all").status_code == 401  # the first of a new run
+    assert browser.sign_in("free").status_code == 303
+
+
+def test_erasing_the_household_forgets_its_accounts_failed_sign_ins(
+    site: Site, browser: PageClient, store: Store
+) -> None:
+    assert browser.sign_in("free", "not the password at all").status_code == 401
+    assert browser.sign_in("auditor", "not the password at all").status_code == 401
+    who = users.authenticate(store, site.add("second", "owner", household_id="hh-free"), PASSWORD, site.clock.now)
+    assert who is not None
+    owner.erase_household(store, who, "hh-free", site.clock.now)
+    with store.connect() as conn:
+        kept = conn.execute(select(sign_in_failures.c.account_sha256)).scalars().all()
+    assert kept == [hashlib.sha256(site.accounts["auditor"].encode()).hexdigest()]
 
 
 def test_a_sign_in_form_posted_from_another_site_is_refused(browser: PageClient, site: Site, store: Store) -> None:
@@ -204,7 +257,7 @@ def test_users_add_takes_a_password_on_stdin_and_keeps_its_json(
     added = cli("users", "add", "--role", "owner", "--household", "hh-free", "--password-stdin")
     assert added.code == 0, added.err
     assert set(added.json()) == {"user_id", "token"}
-    assert users.authenticate(store, added.json()["user_id"], PASSWORD) is not None
+    assert users.authenticate(store, added.json()["user_id"], PASSWORD, datetime.now(UTC)) is not None
 
 
 def test_users_password_sets_a_password_from_stdin(
@@ -212,12 +265,12 @@ def test_users_password_sets_a_password_from_stdin(
 ) -> None:
     cheap_hasher(monkeypatch)
     user_id = cli("users", "add", "--role", "auditor").json()["user_id"]
-    assert users.authenticate(store, user_id, PASSWORD) is None
+    assert users.authenticate(store, user_id, PASSWORD, datetime.now(UTC)) is None
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD))
     changed = cli("users", "password", user_id)
     assert changed.code == 0, changed.err
     assert changed.json()["user_id"] == user_id
-    assert users.authenticate(store, user_id, PASSWORD) is not None
+    assert users.authenticate(store, user_id, PASSWORD, datetime.now(UTC)) is not None
 
 
 @pytest.mark.parametrize(
@@ -244,4 +297,4 @@ def test_bad_passwords_are_refused_in_one_line(
     done = cli(*[user_id if arg == "USER" else arg for arg in args])
     assert done.code == 1
     assert message in done.err and len(done.err.strip().splitlines()) == 1
-    assert users.authenticate(store, user_id, PASSWORD) is None
+    assert users.authenticate(store, user_id, PASSWORD, datetime.now(UTC)) is None

@@ -203,10 +203,14 @@ def _erase_accounts(conn: Connection, store: Store, scope: ErasureScope) -> list
         conn.execute(delete(users).where(users.c.household_id == scope.subject_id).returning(users.c.id)).scalars()
     )
     digests = [_digest(user_id) for user_id in removed]
-    conn.execute(delete(sign_in_failures).where(sign_in_failures.c.account_sha256.in_(digests)))
+    failure_count = conn.execute(
+        delete(sign_in_failures).where(sign_in_failures.c.account_sha256.in_(digests))
+    ).rowcount
     artefacts: list[Artefact] = [{"kind": "owner_account", "user_id": user_id} for user_id in removed]
     if session_count:
         artefacts.append({"kind": "web_sessions", "count": session_count})
+    if failure_count:
+        artefacts.append({"kind": "sign_in_failures", "count": failure_count})
     return artefacts
 
 

@@ -159,7 +159,8 @@ def test_erasing_the_household_forgets_its_accounts_failed_sign_ins(
     assert browser.sign_in("auditor", "not the password at all").status_code == 401
     who = users.authenticate(store, site.add("second", "owner", household_id="hh-free"), PASSWORD, site.clock.now)
     assert who is not None
-    owner.erase_household(store, who, "hh-free", site.clock.now)
+    certificate = owner.erase_household(store, who, "hh-free", site.clock.now)
+    assert {"kind": "sign_in_failures", "count": 1} in certificate["artefacts"]
     with store.connect() as conn:
         kept = conn.execute(select(sign_in_failures.c.account_sha256)).scalars().all()
     assert kept == [hashlib.sha256(site.accounts["auditor"].encode()).hexdigest()]

@@ -4,7 +4,8 @@
                                                    [--no-1080p | --all-1080p]
 
 Clips come from the simulator, recorded as the pipeline records them (capture_window over fleet.render): the
-first clip of at least 25 s at 640x360@10 (the fleet's default) and at 1920x1080@30.
+first clip of at least 25 s whose camera recorded ROOM_CLIPS clips before it, at 640x360@10 (the fleet's
+default) and at 1920x1080@30.
 
 (a) Time: make_rendition with pixelation against the cheapest honest bare re-encode: the same decode, the
     same encoder and settings (codec.Mp4Writer), nothing done to the frames. Two are timed and the faster
@@ -13,6 +14,8 @@ first clip of at least 25 s at 640x360@10 (the fleet's default) and at 1920x1080
     the watermarks alone (redaction "none") and silhouettes. CPU and wall seconds, kinds interleaved round
     by round, best of --repeat rounds; with several rounds also each round's ratio, which shows how noisy
     the machine is. Goal: rendition <= 1.3x the bare re-encode, at both sizes.
+    Renditions read, as the review service does, the first keyframes of up to ROOM_CLIPS earlier clips of
+    the same camera (redaction's view of the room).
 (b) The invisible mark: its luma PSNR against the same frames unmarked, and the payload read back (blind,
     with the key) after an x264 re-encode at CRF 30 (preset medium), a downscale to half size, a 10 s excerpt
     from the middle and a 2 s excerpt at half size (each re-encoded), with the per-bit confidence. At
@@ -36,11 +39,13 @@ from datetime import UTC, datetime
 import cv2
 import numpy as np
 
+from clipwarden.domain import RecordedClip
 from clipwarden.media.capture import capture_window
 from clipwarden.media.codec import EncodeSettings, Mp4Writer, decode_frames, encode_mp4, open_input, probe, video_stream
 from clipwarden.media.redact import Redaction, yuv420p
 from clipwarden.media.rendition import make_rendition, trace
 from clipwarden.media.watermark import Watermarker
+from clipwarden.services.reviewer import ROOM_CLIPS
 from clipwarden.sim import SimConfig, build_fleet
 
 GOAL = 1.3
@@ -68,45 +73,51 @@ def main() -> None:
     unmarked: list[bytes] = []
     for width, height, fps, repeat in sizes:
         started = time.perf_counter()
-        clips = record(args.seed, width, height, fps)
-        clip = clips[-1]
-        unmarked += clips
+        recorded = record(args.seed, width, height, fps)
+        clip = recorded[-1].data
+        # As the review service does: up to ROOM_CLIPS other clips of the camera tell redaction how the room looks.
+        room = [other.data for other in recorded[:-1] if other.camera_id == recorded[-1].camera_id][-ROOM_CLIPS:]
+        unmarked += [recorded_clip.data for recorded_clip in recorded]
         info = probe(clip)
         print(
-            f"\n== {width}x{height}@{fps}: a {info.duration_s:.1f} s clip, {info.frames} frames, {len(clip)} bytes ",
+            f"\n== {width}x{height}@{fps}: a {info.duration_s:.1f} s clip, {info.frames} frames, {len(clip)} bytes, "
+            f"{len(room)} room clips ",
             end="",
         )
         print(f"(simulated and captured in {time.perf_counter() - started:.0f} s)")
         everything = width < 1000 or args.all_1080p
-        rendition = timing(clip, repeat, every_kind=everything)
+        rendition = timing(clip, room, repeat, every_kind=everything)
         robustness(clip, rendition, fps, every_attack=everything)
     false_positives(unmarked)
     flags = f"--seed {args.seed} --repeat {args.repeat} --repeat-1080p {args.repeat_1080p}"
     print(f"\nreproduce: .venv/bin/python benchmarks/bench_rendition.py {flags}")
 
 
-def record(seed: int, width: int, height: int, fps: int) -> list[bytes]:
-    """Clips of a simulated fleet, in order, up to the first one at least MIN_CLIP_S long."""
+def record(seed: int, width: int, height: int, fps: int) -> list[RecordedClip]:
+    """Clips of a simulated fleet, in order, up to the first one at least MIN_CLIP_S long with ROOM_CLIPS
+    earlier clips of its camera."""
     fleet = build_fleet(SimConfig(seed=seed, households=3, width=width, height=height, fps=fps))
     cameras = {camera.id: camera for camera in fleet.cameras}
     clips = []
     for window in fleet.windows():
         for captured in capture_window(cameras[window.camera_id], window.start, fleet.render(window)):
-            clips.append(captured.clip.data)
-            if captured.clip.duration_s >= MIN_CLIP_S:
+            clips.append(captured.clip)
+            earlier = sum(clip.camera_id == captured.clip.camera_id for clip in clips[:-1])
+            if captured.clip.duration_s >= MIN_CLIP_S and earlier >= ROOM_CLIPS:
                 return clips
-    raise SystemExit(f"no clip of {MIN_CLIP_S:g} s in this fleet; try another --seed")
+    raise SystemExit(f"no clip of {MIN_CLIP_S:g} s after {ROOM_CLIPS} of its camera's; try another --seed")
 
 
-def timing(clip: bytes, repeat: int, every_kind: bool) -> bytes:
+def timing(clip: bytes, room: list[bytes], repeat: int, every_kind: bool) -> bytes:
     """Time each kind of run, interleaved; print ratios to the faster bare re-encode. Returns the rendition."""
     runs: dict[str, Callable[[], bytes]] = {
         "bare re-encode, I420": lambda: bare_reencode_i420(clip),
-        "rendition, pixelate": lambda: render(clip, "pixelate"),
+        "rendition, pixelate": lambda: render(clip, "pixelate", room),
     }
     if every_kind:  # BGR both ways only adds work; timed once, at the small size, to show by how much
         runs["bare re-encode, BGR"] = lambda: bare_reencode_bgr(clip)
-        runs["rendition, silhouette"] = lambda: render(clip, "silhouette")
+        runs["rendition, silhouette"] = lambda: render(clip, "silhouette", room)
+        runs["rendition, pixelate, no room"] = lambda: render(clip, "pixelate")
         runs["rendition, none (watermarks only)"] = lambda: render(clip, "none")
     took: dict[str, list[Seconds]] = {name: [] for name in runs}
     outputs: dict[str, bytes] = {}
@@ -133,12 +144,29 @@ def timing(clip: bytes, repeat: int, every_kind: bool) -> bytes:
         print(f"    round by round: {' '.join(f'{r:.2f}x' for r in paired)} (median {statistics.median(paired):.2f}x)")
     size = len(outputs["rendition, pixelate"]) / len(outputs["bare re-encode, I420"])
     print(f"    rendition file size {size:.2f}x the bare re-encode's")
+    if every_kind:
+        unredacted = outputs["rendition, none (watermarks only)"]
+        for name in ("rendition, pixelate", "rendition, pixelate, no room"):
+            print(f"    {name}: {changed_share(outputs[name], unredacted):.1%} of all pixels changed by redaction")
     return outputs["rendition, pixelate"]
 
 
-def render(clip: bytes, redaction: Redaction) -> bytes:
+def changed_share(redacted: bytes, unredacted: bytes) -> float:
+    """The share of pixels, over all frames, that redaction changed by more than 12 levels of luma (the codec's
+    noise is less; pixelating a flat area changes it less, so this undercounts what is covered)."""
+    changed, total = 0, 0
+    for shown, plain in zip(decode_frames(redacted), decode_frames(unredacted), strict=True):
+        difference = cv2.absdiff(cv2.cvtColor(shown, cv2.COLOR_BGR2GRAY), cv2.cvtColor(plain, cv2.COLOR_BGR2GRAY))
+        changed += cv2.countNonZero(cv2.threshold(difference, 12, 255, cv2.THRESH_BINARY)[1])
+        total += difference.size
+    return changed / total
+
+
+def render(clip: bytes, redaction: Redaction, room: list[bytes] | None = None) -> bytes:
     viewed_at = datetime(2026, 1, 5, 14, 3, tzinfo=UTC)
-    return make_rendition(clip, pseudonym="rv-3f9a", viewed_at=viewed_at, payload=PAYLOAD, key=KEY, redaction=redaction)
+    return make_rendition(
+        clip, pseudonym="rv-3f9a", viewed_at=viewed_at, payload=PAYLOAD, key=KEY, redaction=redaction, room=room or []
+    )
 
 
 def bare_reencode_bgr(clip: bytes) -> bytes:

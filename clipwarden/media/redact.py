@@ -13,6 +13,11 @@ a shrink of its planes and a few operations on 160 x 90 cells.
   first and the last of them, which catch someone who arrives and then stands still (a visitor at the
   door) or who stood still and then leaves. A frame lit like none of them (the picture changing as a
   whole) is covered entirely: when unsure, cover.
+- The room: someone who stays in one place through the whole clip is in every sample. So the first
+  keyframes of a few other clips from the same camera (``room``: a fixed camera sees the same room) are
+  one more background: where at least ``room_quorum`` of them are lit like the frame, their per-cell
+  median, in which a person who was somewhere in one of them is outvoted by the others. Only the mask
+  comes from them; no pixel of another clip reaches the rendition.
 - Foreground: cells whose luma or either chroma differs from any of those backgrounds; opened (sensor
   noise); closed across vertical gaps and filled inside (a shirt the colour of the wall behind it, between
   a head and legs that are not); dilated by ``margin`` cells (limbs, motion blur); joined with the previous frame's.
@@ -20,16 +25,17 @@ a shrink of its planes and a few operations on 160 x 90 cells.
   ``silhouette`` fills the shape with flat dark grey, which keeps its outline (person or pet) and nothing else.
 
 Frames are yuv420p planes stacked as OpenCV's I420 (height * 3 / 2 rows): the decoder's own format, so
-nothing is converted to BGR and back. Limits: motion is the only cue, so someone who stays still in one
-place through the whole clip is background; the spot where someone stood at its start or end stays covered
-after they leave it.
+nothing is converted to BGR and back. Limits: without room samples (a camera's first clips), someone who
+stays still in one place through the whole clip is background, and so is someone who sits where people
+sit in most of the room samples too; a moved chair or an opened door is covered as if it were a person;
+the spot where someone stood at the start or end of a clip stays covered after they leave it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 import av
@@ -50,6 +56,7 @@ class RedactionSettings:
     change_luma: int = 16  # luma difference (limited range, shrunk) that counts as foreground
     change_chroma: int = 8  # the same for either chroma plane
     global_shift: int = 8  # a sample is lit like the frame if their typical luma difference is at most this
+    room_quorum: int = 3  # room samples lit like the frame needed before their median counts as a background
     bridge: int = 8  # vertical gaps up to twice this many cells between foreground parts are closed
     margin: int = 2  # cells the foreground is grown by on every side
     pixel_cells: int = 3  # pixelation block side, in cells: 12 pixels at 640x360, 36 at 1920x1080
@@ -110,8 +117,18 @@ def background_samples(clip: bytes, settings: RedactionSettings = RedactionSetti
     return list(samples.values())
 
 
+def room_samples(clips: Iterable[bytes], settings: RedactionSettings = RedactionSettings()) -> list[np.ndarray]:
+    """The first keyframe of each clip, shrunk: given other clips of one camera, the room as it usually looks.
+
+    Raises ClipwardenError if a clip is not a playable video.
+    """
+    first_only = replace(settings, keyframes=1)
+    return [background_samples(clip, first_only)[0] for clip in clips]
+
+
 class Redactor:
-    """Covers what moves in each frame of one clip, in order, given the clip's background samples."""
+    """Covers what moves in each frame of one clip, in order, given the clip's background samples and, where
+    there are any, room samples from other clips of the same camera."""
 
     def __init__(
         self,
@@ -120,11 +137,15 @@ class Redactor:
         backgrounds: list[np.ndarray],
         method: Literal["pixelate", "silhouette"] = "pixelate",
         settings: RedactionSettings = RedactionSettings(),
+        room: Sequence[np.ndarray] = (),
     ) -> None:
         self._width, self._height = width, height
         self._size = analysis_size(width, height, settings)
         self._samples = np.stack(backgrounds)
         self._sample_lumas = [np.ascontiguousarray(sample[..., 0]) for sample in backgrounds]
+        fitting = [sample for sample in room if sample.shape == self._samples.shape[1:]]
+        self._room = np.stack(fitting) if fitting else None
+        self._room_lumas = [np.ascontiguousarray(sample[..., 0]) for sample in fitting]
         self._bounds_by_lit: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         self._bounds: tuple[np.ndarray, np.ndarray] | None = None  # for the samples lit like the last frame
         self._method = method
@@ -175,30 +196,42 @@ class Redactor:
 
         The backgrounds come from the samples lit like this frame: their median, the first and the last. The
         median alone takes in someone who stands still through most of the samples; the first and the last
-        catch them if they came or went. What differs from any of the three is covered (when unsure, cover),
-        so the spot where someone stood at the start or the end stays covered. None if no sample is lit like
-        the frame. Cached per set of samples.
+        catch them if they came or went. The median of the room samples lit like the frame, when there are
+        ``room_quorum`` of them, catches someone who stays still throughout. What differs from any of these
+        is covered (when unsure, cover), so the spot where someone stood at the start or the end stays
+        covered. None if no sample of the clip is lit like the frame. Cached per set of samples.
         """
-        luma, shift = cv2.extractChannel(small, 0), self._settings.global_shift
-        # Lit alike: the typical (median) cell's luma differs by at most the shift, so half the cells do.
-        lit = np.array(
-            [
-                2 * cv2.countNonZero(cv2.inRange(cv2.absdiff(sample, luma), 0, shift)) >= luma.size
-                for sample in self._sample_lumas
-            ]
-        )
+        luma = cv2.extractChannel(small, 0)
+        lit, room_lit = self._lit_like(luma, self._sample_lumas), self._lit_like(luma, self._room_lumas)
         if not lit.any():
             return None
-        which = lit.tobytes()
+        if self._room is None or room_lit.sum() < self._settings.room_quorum:
+            room_lit[:] = False
+        which = lit.tobytes() + room_lit.tobytes()
         if which not in self._bounds_by_lit:
             samples = self._samples[lit]
-            references = np.stack([np.median(samples, axis=0).astype(np.uint8), samples[0], samples[-1]])
+            references = [np.median(samples, axis=0).astype(np.uint8), samples[0], samples[-1]]
+            if room_lit.any() and self._room is not None:
+                references.append(np.median(self._room[room_lit], axis=0).astype(np.uint8))
+            stacked = np.stack(references)
             limits = np.array([self._settings.change_luma, *2 * [self._settings.change_chroma]], np.int16)
             # |x - r| <= limit for every reference r  <=>  max(r) - limit <= x <= min(r) + limit
-            low = np.clip(references.max(axis=0) - limits, 0, 255).astype(np.uint8)
-            high = np.clip(references.min(axis=0) + limits, 0, 255).astype(np.uint8)
+            low = np.clip(stacked.max(axis=0) - limits, 0, 255).astype(np.uint8)
+            high = np.clip(stacked.min(axis=0) + limits, 0, 255).astype(np.uint8)
             self._bounds_by_lit[which] = (low, high)
         return self._bounds_by_lit[which]
+
+    def _lit_like(self, luma: np.ndarray, sample_lumas: list[np.ndarray]) -> np.ndarray:
+        """Which samples are lit like the frame: the typical (median) cell's luma differs by at most the
+        shift, so half the cells do."""
+        shift = self._settings.global_shift
+        return np.array(
+            [
+                2 * cv2.countNonZero(cv2.inRange(cv2.absdiff(sample, luma), 0, shift)) >= luma.size
+                for sample in sample_lumas
+            ],
+            dtype=bool,
+        )
 
     def _aligned(self, x: int, y: int, w: int, h: int) -> tuple[int, int, int, int]:
         """A box of cells grown outwards to whole pixelation blocks: (x0, y0, x1, y1) in cells."""

@@ -12,7 +12,7 @@ Before the pass over every frame, redaction reads a few keyframes for the clip's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,7 +21,15 @@ import numpy as np
 
 from clipwarden.errors import ClipwardenError
 from clipwarden.media.codec import EncodeSettings, Mp4Writer, open_input, video_stream
-from clipwarden.media.redact import REDACTIONS, Redaction, RedactionSettings, Redactor, background_samples, yuv420p
+from clipwarden.media.redact import (
+    REDACTIONS,
+    Redaction,
+    RedactionSettings,
+    Redactor,
+    background_samples,
+    room_samples,
+    yuv420p,
+)
 from clipwarden.media.watermark import Payload, TraceResult, Watermarker, WatermarkSettings, extract
 
 # Pixel formats whose first plane is 8-bit luma; anything else is converted to grey to be traced.
@@ -43,10 +51,12 @@ def make_rendition(
     payload: Payload,
     key: bytes,
     redaction: Redaction = "pixelate",
+    room: Sequence[bytes] = (),
     settings: RenditionSettings = RenditionSettings(),
 ) -> bytes:
     """The MP4 of ``clip`` for one viewing session: redacted, labelled ``pseudonym`` and ``viewed_at``, and
-    carrying ``payload`` (an int below 2**64, or 8 bytes) under ``key``.
+    carrying ``payload`` (an int below 2**64, or 8 bytes) under ``key``. ``room``: other clips of the same
+    camera, from which redaction learns how the room looks without whoever stays still in this one.
 
     Raises ClipwardenError on a bad argument or if ``clip`` is not a playable video.
     """
@@ -62,7 +72,8 @@ def make_rendition(
             redactor = None
             if redaction != "none":
                 samples = background_samples(clip, settings.redaction)
-                redactor = Redactor(width, height, samples, redaction, settings.redaction)
+                room_views = room_samples(room, settings.redaction)
+                redactor = Redactor(width, height, samples, redaction, settings.redaction, room_views)
             writer = Mp4Writer(width, height, fps, settings.encode)
             for frame in container.decode(stream):
                 i420 = yuv420p(frame)

@@ -53,6 +53,8 @@ from clipwarden.times import iso_utc
 WATERMARK_KEY = "watermark"
 URL_KEY = "media-url"
 MEDIA_URL_TTL = timedelta(minutes=5)
+# Other clips of the camera that redaction reads to see the room without whoever stays still in this one.
+ROOM_CLIPS = 5
 _OFFER_ATTEMPTS = 3
 _sessions = view_sessions.c
 
@@ -296,6 +298,7 @@ def _open_session(
         payload=payload,
         key=secret(store.data_dir, WATERMARK_KEY),
         redaction=redaction,
+        room=[] if redaction == "none" else clip_service.room_media(store, lease.clip_id, ROOM_CLIPS),
     )
     session = {
         "id": f"vs_{uuid.uuid4().hex}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import av
@@ -44,14 +44,22 @@ def _figure_left(index: int, count: int) -> int:
 
 def _walk(count: int, seed: int = 0) -> Iterator[np.ndarray]:
     """A figure in horizontal stripes (the detail pixelation must remove) walking across a textured room."""
+    return _scene(count, lambda index: _figure_left(index, count), seed)
+
+
+def _scene(
+    count: int, left_at: Callable[[int], int | None], seed: int = 0, noise_seed: int = 1
+) -> Iterator[np.ndarray]:
+    """The textured room with the striped figure at column ``left_at(index)`` in each frame (None: nobody)."""
     room = background(WIDTH, HEIGHT, seed)
     stripes = np.where((np.arange(FIGURE_H) // 4 % 2 == 0)[:, None, None], 235, 30).astype(np.uint8)
     figure = np.broadcast_to(stripes, (FIGURE_H, FIGURE_W, 3))
-    noise = np.random.default_rng(seed + 1)
+    noise = np.random.default_rng(seed + noise_seed)
     for index in range(count):
         frame = room.copy()
-        left = _figure_left(index, count)
-        frame[FIGURE_TOP : FIGURE_TOP + FIGURE_H, left : left + FIGURE_W] = figure
+        left = left_at(index)
+        if left is not None:
+            frame[FIGURE_TOP : FIGURE_TOP + FIGURE_H, left : left + FIGURE_W] = figure
         yield cv2.add(frame, noise.integers(0, 4, frame.shape, np.uint8))
 
 
@@ -125,6 +133,43 @@ def test_without_redaction_the_figure_stays_as_it_was(renditions: dict[str, list
         shown_figure, original_figure = _figure(shown, index, count), _figure(original, index, count)
         assert np.corrcoef(shown_figure.ravel(), original_figure.ravel())[0, 1] > 0.9
         assert shown_figure.std() > 0.8 * original_figure.std()
+
+
+def test_someone_still_through_the_whole_clip_is_covered_given_other_clips_of_the_room() -> None:
+    still_at = 300
+    clip = encode_mp4(_scene(30, lambda _: still_at), WIDTH, HEIGHT, FPS)
+    # Other clips of the same camera: the empty room, and once someone standing elsewhere (outvoted).
+    elsewhere = (None, None, 80, None)
+    room = [
+        encode_mp4(_scene(6, lambda _, at=at: at, noise_seed=9 + n), WIDTH, HEIGHT, FPS)
+        for n, at in enumerate(elsewhere)
+    ]
+    plain = list(decode_frames(_render(clip, "none")))
+    alone = list(decode_frames(_render(clip)))
+    roomed = list(
+        decode_frames(
+            make_rendition(clip, pseudonym="rv-7f3a", viewed_at=VIEWED_AT, payload=PAYLOAD, key=KEY, room=room)
+        )
+    )
+    box = (slice(FIGURE_TOP, FIGURE_TOP + FIGURE_H), slice(still_at, still_at + FIGURE_W))
+    for index in (0, 15, 29):
+        shown, unredacted = _luma(roomed[index]), _luma(plain[index])
+        assert shown[box].std() < 0.5 * unredacted[box].std()  # the stripes are gone
+        assert np.abs(shown[STILL_BAND] - unredacted[STILL_BAND]).mean() < 3  # the wall is not covered
+        # Where the other clip's visitor stood is not covered: one room sample in four is outvoted.
+        assert np.abs(shown[box[0], 80:140] - unredacted[box[0], 80:140]).mean() < 3
+        # From the clip alone, whoever never moves is part of the room: the limit the room samples lift.
+        assert _luma(alone[index])[box].std() > 0.8 * unredacted[box].std()
+
+
+def test_room_clips_of_another_shape_or_lit_otherwise_are_left_out() -> None:
+    clip = encode_mp4(_scene(20, lambda _: 300), WIDTH, HEIGHT, FPS)
+    square = [encode_mp4((f[:, :480] for f in _scene(4, lambda _: None)), 480, HEIGHT, FPS)] * 3
+    dark = [encode_mp4((f // 3 for f in _scene(4, lambda _: None, noise_seed=n)), WIDTH, HEIGHT, FPS) for n in range(3)]
+    plain = _luma(list(decode_frames(_render(clip, "none")))[10])
+    for room in (square, dark):
+        shown = make_rendition(clip, pseudonym="rv-7f3a", viewed_at=VIEWED_AT, payload=PAYLOAD, key=KEY, room=room)
+        assert np.abs(_luma(list(decode_frames(shown))[10]) - plain).mean() < 3
 
 
 def test_a_lamp_switched_on_does_not_turn_the_room_into_foreground() -> None:

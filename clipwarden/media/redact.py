@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 import av
@@ -122,8 +122,26 @@ def room_samples(clips: Iterable[bytes], settings: RedactionSettings = Redaction
 
     Raises ClipwardenError if a clip is not a playable video.
     """
-    first_only = replace(settings, keyframes=1)
-    return [background_samples(clip, first_only)[0] for clip in clips]
+    return [_first_keyframe(clip, settings) for clip in clips]
+
+
+def _first_keyframe(clip: bytes, settings: RedactionSettings) -> np.ndarray:
+    # The first packet is decoded and the decoder drained at once: waiting for the frames after it, as
+    # decode() does to settle their order, costs twice as much.
+    try:
+        with open_input(clip) as container:
+            stream = video_stream(container)
+            context = stream.codec_context
+            context.skip_frame = "NONKEY"
+            context.options = {"skip_loop_filter": "all"}
+            for packet in container.demux(stream):
+                frames = [*context.decode(packet), *context.decode(None)]
+                if frames:
+                    frame = frames[0]
+                    return shrink(yuv420p(frame), analysis_size(frame.width, frame.height, settings))
+    except av.FFmpegError as error:
+        raise ClipwardenError(f"not a playable video: {error}") from error
+    raise ClipwardenError("not a playable video: no decodable keyframes")
 
 
 class Redactor:

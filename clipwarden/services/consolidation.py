@@ -9,6 +9,7 @@ not seen it yet; its answer joins the others at the next run. The maths is `clip
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -30,9 +31,11 @@ def consolidate(store: Store, at: datetime, min_confidence: float = 0.9) -> dict
     reviewer's accuracy on gold clips (by pseudonym)."""
     with store.begin() as conn:
         answers = conn.execute(
-            select(_answers.clip_id, _answers.reviewer_id, _answers.label, _answers.gold, users.c.pseudonym).join(
-                users, users.c.id == _answers.reviewer_id
+            select(
+                _answers.clip_id, _answers.reviewer_id, _answers.label, _answers.gold, users.c.pseudonym, _tasks.stage
             )
+            .join(users, users.c.id == _answers.reviewer_id)
+            .join(review_tasks, review_tasks.c.id == _answers.task_id)
         ).all()
         gold = dict(conn.execute(select(_tasks.clip_id, _tasks.gold_label).where(_tasks.gold_label.is_not(None))).all())
         triples = [(row.clip_id, row.reviewer_id, row.label) for row in answers]
@@ -50,7 +53,7 @@ def consolidate(store: Store, at: datetime, min_confidence: float = 0.9) -> dict
         summary = _summary(
             len(result.items),
             len(needs),
-            _kappa([t for t in triples if t[0] not in gold]),
+            _first_answers_kappa(answers, gold),
             _by_pseudonym(_gold_scores(answers, gold), pseudonyms),
             adjudications,
         )
@@ -85,11 +88,16 @@ def _gold_scores(answers: Any, gold: dict[str, str]) -> dict[str, quality.GoldSc
     return quality.gold_accuracy(on_gold, gold, LABELS) if on_gold else {}
 
 
-def _kappa(triples: list[tuple[str, str, str]]) -> float | None:
-    """Fleiss' kappa over the clips with the usual number of answers; None if no clip has two."""
-    per_clip: dict[str, int] = {}
-    for item, _, _ in triples:
-        per_clip[item] = per_clip.get(item, 0) + 1
+def _first_answers_kappa(answers: Any, gold: dict[str, str]) -> float | None:
+    """Fleiss' kappa over the first answers (the annotation stage) of the clips that are not gold; None if no
+    clip has two. Adjudicators answer only where the first answers disagreed: counting theirs would leave
+    mostly the clips that agreed at once among those with the usual number of answers."""
+    triples = [
+        (row.clip_id, row.reviewer_id, row.label)
+        for row in answers
+        if row.stage == "annotate" and row.clip_id not in gold
+    ]
+    per_clip = Counter(item for item, _, _ in triples)
     if max(per_clip.values(), default=0) < 2:
         return None
     return quality.fleiss_kappa(triples, LABELS).value

@@ -304,6 +304,9 @@ def test_consolidation_settles_agreement_and_sends_disagreement_to_adjudication(
     floor.call("di", "POST", f"/api/review/tasks/{adjudicator['task_token']}/annotations", json={"label": "visitor"})
     again = cli("review", "consolidate").json()
     assert again["adjudications_queued"] == 0  # one adjudication per clip
+    # Agreement is the first answers': 2 of 3 clips agreed. Counting the adjudicator's would have left only
+    # the two that agreed among the clips with two answers, and kappa 1.0.
+    assert again["fleiss_kappa"] == summary["fleiss_kappa"] < 0.5
     settled = next(clip for clip in floor.clip_ids if clip != first_clip)
     gold = cli("review", "gold", settled, "--min-confidence", "0.5")
     assert gold.code == 0, gold.err

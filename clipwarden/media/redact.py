@@ -162,7 +162,7 @@ class Redactor:
         self._samples = np.stack(backgrounds)
         self._sample_lumas = [np.ascontiguousarray(sample[..., 0]) for sample in backgrounds]
         fitting = [sample for sample in room if sample.shape == self._samples.shape[1:]]
-        self._room = np.stack(fitting) if fitting else None
+        self._room = np.stack(fitting) if fitting else np.empty((0, *self._samples.shape[1:]), np.uint8)
         self._room_lumas = [np.ascontiguousarray(sample[..., 0]) for sample in fitting]
         self._bounds_by_lit: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         self._bounds: tuple[np.ndarray, np.ndarray] | None = None  # for the samples lit like the last frame
@@ -223,13 +223,13 @@ class Redactor:
         lit, room_lit = self._lit_like(luma, self._sample_lumas), self._lit_like(luma, self._room_lumas)
         if not lit.any():
             return None
-        if self._room is None or room_lit.sum() < self._settings.room_quorum:
+        if room_lit.sum() < self._settings.room_quorum:
             room_lit[:] = False
         which = lit.tobytes() + room_lit.tobytes()
         if which not in self._bounds_by_lit:
             samples = self._samples[lit]
             references = [np.median(samples, axis=0).astype(np.uint8), samples[0], samples[-1]]
-            if room_lit.any() and self._room is not None:
+            if room_lit.any():
                 references.append(np.median(self._room[room_lit], axis=0).astype(np.uint8))
             stacked = np.stack(references)
             limits = np.array([self._settings.change_luma, *2 * [self._settings.change_chroma]], np.int16)

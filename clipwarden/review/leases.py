@@ -150,18 +150,19 @@ def expire_due(conn: Connection, at: datetime) -> list[str]:
 
 
 def revoke_for_tasks(conn: Connection, task_ids: Sequence[str], at: datetime) -> list[str]:
-    revoked: list[str] = []
-    for start in range(0, len(task_ids), _IN_BATCH):
-        batch = list(task_ids[start : start + _IN_BATCH])
-        revoked += _end_where(conn, and_(_leases.status == "active", _leases.task_id.in_(batch)), "revoked", at)
-    return revoked
+    return _revoke_where_in(conn, _leases.task_id, task_ids, at)
 
 
 def revoke_for_clips(conn: Connection, clip_ids: Sequence[str], at: datetime) -> list[str]:
+    return _revoke_where_in(conn, _leases.clip_id, clip_ids, at)
+
+
+def _revoke_where_in(conn: Connection, column: ColumnElement[str], ids: Sequence[str], at: datetime) -> list[str]:
+    """End the active leases whose ``column`` is one of ``ids`` as revoked, in batches of IN (...)."""
     revoked: list[str] = []
-    for start in range(0, len(clip_ids), _IN_BATCH):
-        batch = list(clip_ids[start : start + _IN_BATCH])
-        revoked += _end_where(conn, and_(_leases.status == "active", _leases.clip_id.in_(batch)), "revoked", at)
+    for start in range(0, len(ids), _IN_BATCH):
+        batch = list(ids[start : start + _IN_BATCH])
+        revoked += _end_where(conn, and_(_leases.status == "active", column.in_(batch)), "revoked", at)
     return revoked
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Row, case, delete, select, update
+from sqlalchemy import Connection, Row, delete, select, update
 
 from clipwarden.consent.vocabulary import SITES
 from clipwarden.errors import ClipwardenError, NotFound, TooManyAttempts
@@ -35,7 +35,7 @@ PASSWORD_LENGTHS = (12, 256)
 FREE_FAILURES = 5
 FIRST_PAUSE = timedelta(minutes=1)
 LONGEST_PAUSE = timedelta(hours=1)
-# A run of failures this old is forgotten: the next failure counts as the first.
+# A run of failures whose last one is this old is deleted: the next failure counts as the first.
 FAILURES_FORGOTTEN_AFTER = timedelta(days=1)
 # argon2-cffi's defaults: Argon2id with RFC 9106's low-memory profile (t=3, m=64 MiB, p=4).
 _hasher = PasswordHasher()
@@ -105,17 +105,18 @@ def authenticate(store: Store, user_id: str, password: str, at: datetime) -> Act
         raise TooManyAttempts(f"too many failed sign-ins for this account id; try again in {wait} s", wait)
     stored = row.password_hash if row is not None and row.password_hash else _decoy_hash()
     try:
-        _hasher.verify(stored, password)
+        matched = _hasher.verify(stored, password) and row is not None and bool(row.password_hash)
     except (VerificationError, InvalidHashError):
+        matched = False
+    if row is None or not matched:
         _count_failure(store, account_sha256, at)
         return None
-    if row is None or not row.password_hash:
-        _count_failure(store, account_sha256, at)
-        return None
-    with store.begin() as conn:
-        conn.execute(delete(sign_in_failures).where(sign_in_failures.c.account_sha256 == account_sha256))
-        if _hasher.check_needs_rehash(stored):  # the hasher's parameters were raised since: upgrade the hash
-            conn.execute(update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password)))
+    rehash = _hasher.check_needs_rehash(stored)  # the hasher's parameters were raised since: upgrade the hash
+    if paused_until is not None or rehash:
+        with store.begin() as conn:
+            conn.execute(delete(sign_in_failures).where(sign_in_failures.c.account_sha256 == account_sha256))
+            if rehash:
+                conn.execute(update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password)))
     return actor_of(row)
 
 
@@ -128,19 +129,20 @@ def sign_in_pause(failures: int) -> timedelta:
 
 
 def _count_failure(store: Store, account_sha256: str, at: datetime) -> None:
-    """One more failure in the id's run (in one statement, so concurrent guesses all count)."""
+    """One more failure in the id's run (counted in the database, so concurrent guesses all count). Runs a
+    day old are deleted first, this id's included, so that none is kept longer than it matters."""
     table = sign_in_failures
     with store.begin() as conn:
+        conn.execute(delete(table).where(table.c.last_failed_at < at - FAILURES_FORGOTTEN_AFTER))
         conn.execute(
             insert_for(conn, table)
             .values(account_sha256=account_sha256, failures=0, last_failed_at=at, paused_until=at)
             .on_conflict_do_nothing()
         )
-        forgotten = table.c.last_failed_at < at - FAILURES_FORGOTTEN_AFTER
         failures = conn.execute(
             update(table)
             .where(table.c.account_sha256 == account_sha256)
-            .values(failures=case((forgotten, 1), else_=table.c.failures + 1), last_failed_at=at)
+            .values(failures=table.c.failures + 1, last_failed_at=at)
             .returning(table.c.failures)
         ).scalar_one()
         conn.execute(

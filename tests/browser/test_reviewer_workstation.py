@@ -20,11 +20,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import cv2
 import httpx
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
+from media.scenes import crossing, frames
 from sqlalchemy import select
 
 from clipwarden.consent.notices import notices_in_force
@@ -54,15 +54,7 @@ PLAYING = f"() => {{ const v = {CURRENT}; return !!v && !v.hidden && !v.paused &
 
 def _frames(seed: int) -> list[np.ndarray]:
     """A textured room with a figure crossing it (the screen does not hold such a clip)."""
-    rng = np.random.default_rng(seed)
-    room = cv2.resize(rng.integers(40, 200, (12, 20, 3), np.uint8), (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)
-    frames = []
-    for i in range(FPS * SECONDS):
-        frame = room.copy()
-        x = 20 + 4 * i
-        cv2.rectangle(frame, (x, 60), (x + 30, 150), (70, 60, 150), -1)
-        frames.append(frame)
-    return frames
+    return list(frames(WIDTH, HEIGHT, FPS * SECONDS, [crossing(FPS * SECONDS)], seed=seed))
 
 
 @dataclass

@@ -27,6 +27,12 @@ class Blob:
     colour: tuple[int, int, int] = (230, 230, 230)
 
 
+def crossing(count: int) -> Blob:
+    """A person-sized figure walking across the room over ``count`` frames, in a colour the
+    sensitive-content screen does not take for skin."""
+    return Blob(0, count, 0.15, 0.85, 0.58, 0.1, 0.5, colour=(70, 60, 150))
+
+
 def background(width: int, height: int, seed: int = 0) -> np.ndarray:
     """A smooth random texture, like walls and furniture out of focus."""
     coarse = np.random.default_rng(seed).integers(40, 200, (max(1, height // 16), max(1, width // 16), 3), np.uint8)

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from media.scenes import crossing, frames
 from pages_support import Clock
 from sqlalchemy import func, select
 
@@ -37,15 +38,7 @@ WIDTH, HEIGHT, FPS, SECONDS = 320, 180, 10, 3
 
 def _clip_frames(seed: int) -> list[np.ndarray]:
     """A textured room with a figure crossing it."""
-    rng = np.random.default_rng(seed)
-    room = cv2.resize(rng.integers(40, 200, (12, 20, 3), np.uint8), (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)
-    frames = []
-    for i in range(FPS * SECONDS):
-        frame = room.copy()
-        x = 40 + 8 * i
-        cv2.rectangle(frame, (x, 60), (x + 30, 150), (70, 60, 150), -1)
-        frames.append(frame)
-    return frames
+    return list(frames(WIDTH, HEIGHT, FPS * SECONDS, [crossing(FPS * SECONDS)], seed=seed))
 
 
 @dataclass

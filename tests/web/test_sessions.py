@@ -142,6 +142,7 @@ def test_the_pause_doubles_with_each_failure_up_to_an_hour_and_a_day_forgets_the
     assert [users.sign_in_pause(failures).total_seconds() for failures in (1, 4, 5, 6, 7, 11, 12, 100)] == [
         0, 0, 60, 120, 240, 3600, 3600, 3600,
     ]  # fmt: skip
+    assert browser.sign_in("auditor", "not the password at all").status_code == 401
     for waited in (0, 60, 120, 240):
         site.clock.advance(seconds=waited + 1)
         for _ in range(users.FREE_FAILURES if waited == 0 else 1):
@@ -149,6 +150,8 @@ def test_the_pause_doubles_with_each_failure_up_to_an_hour_and_a_day_forgets_the
     assert browser.sign_in("free").headers["retry-after"] == "480"
     site.clock.advance(days=1, seconds=1)
     assert browser.sign_in("free", "not the password at all").status_code == 401  # the first of a new run
+    with store.connect() as conn:  # the day-old runs are gone, the auditor's too; only the new one is kept
+        assert conn.execute(select(sign_in_failures.c.failures)).scalars().all() == [1]
     assert browser.sign_in("free").status_code == 303
 
 

@@ -60,7 +60,7 @@ from clipwarden.audit.entries import make_leaf
 from clipwarden.audit.merkle import leaf_hash
 from clipwarden.consent import records
 from clipwarden.policy import gate
-from clipwarden.policy.decision import OWNER_ACCESS, Action, Actor, Context, Decision, Request, decide
+from clipwarden.policy.decision import OWNER_ACCESS, Action, Actor, Decision
 from clipwarden.services import owner
 from clipwarden.services.screening import _set_controls
 from clipwarden.store import Store, open_store
@@ -344,22 +344,6 @@ def _audit_row(index: int, clip_ids: list[str]) -> dict[str, Any]:
 # (1) Decision latency
 
 
-def decision_only(
-    conn: Any, actor: Actor, action: Action, clip_id: str, purpose: str, at: datetime, circumstances: gate.Circumstances
-) -> Decision:
-    """The first half of gate.decide_and_log, statement for statement: facts, grants, decide."""
-    clip = gate.clip_facts(conn, clip_id)
-    grants = gate._grants(conn, clip, purpose, at) if clip is not None and actor.role in {"reviewer", "system"} else ()
-    context = Context(
-        at=at,
-        grants=grants,
-        lease_active=circumstances.lease_active,
-        views_today=circumstances.views_today,
-        daily_cap=circumstances.daily_cap,
-    )
-    return decide(Request(actor, action, clip, purpose, context))
-
-
 VARIANTS = ("bare read", "(a) decision", "(a') rolled back", "bare write tx", "(b) gate.check")
 
 
@@ -420,18 +404,20 @@ def _variant_runs(
     at: datetime,
     circumstances: gate.Circumstances,
 ) -> dict[str, Callable[[], tuple[float, object]]]:
+    ask = gate.Ask(actor, action, clip_id, purpose, at, circumstances)
+
     def bare_read() -> object:
         with store.connect() as conn, conn.begin():
             return conn.execute(BARE_READ, {"id": clip_id}).first()
 
     def decision() -> object:
         with store.connect() as conn, conn.begin():
-            return decision_only(conn, actor, action, clip_id, purpose, at, circumstances)
+            return gate.preview(conn, ask)  # the first half of gate.decide_and_log: facts, grants, decide
 
     def rolled_back() -> object:
         try:
             with store.begin() as conn:
-                gate.decide_and_log(conn, actor, action, clip_id, purpose, at, circumstances)
+                gate.decide_and_log(conn, ask)
                 raise _Rollback
         except _Rollback:
             return None
@@ -441,7 +427,7 @@ def _variant_runs(
             return conn.execute(BARE_READ, {"id": clip_id}).first()
 
     def check() -> object:
-        return gate.check(store, actor, action, clip_id, purpose, at, circumstances)
+        return gate.check(store, ask)
 
     def measured(work: Callable[[], object]) -> Callable[[], tuple[float, object]]:
         def run() -> tuple[float, object]:
@@ -456,6 +442,10 @@ def _variant_runs(
 
 
 # (2) Withdraw to denied
+
+
+def _review_ask(clip_id: str, at: datetime) -> gate.Ask:
+    return gate.Ask(REVIEWER, "view_media", clip_id, REVIEW, at, REVIEW_CIRCUMSTANCES)
 
 
 def bench_withdrawals(store: Store, fleet: Fleet, count: int, rng: random.Random) -> None:
@@ -474,16 +464,12 @@ def bench_withdrawals(store: Store, fleet: Fleet, count: int, rng: random.Random
         start = time.perf_counter()
         shared = owner.share_clip(store, owner_actor, clip_id, [REVIEW], None, False, None, at)
         shares.append(time.perf_counter() - start)
-        before = gate.check(
-            store, REVIEWER, "view_media", clip_id, REVIEW, at + timedelta(milliseconds=1), REVIEW_CIRCUMSTANCES
-        )
+        before = gate.check(store, _review_ask(clip_id, at + timedelta(milliseconds=1)))
         not_allowed_before += not before.allow
         start = time.perf_counter()
         owner.withdraw_consent(store, owner_actor, shared["consent_id"], at + timedelta(milliseconds=2))
         withdrawn = time.perf_counter()
-        after = gate.check(
-            store, REVIEWER, "view_media", clip_id, REVIEW, at + timedelta(milliseconds=3), REVIEW_CIRCUMSTANCES
-        )
+        after = gate.check(store, _review_ask(clip_id, at + timedelta(milliseconds=3)))
         denied = time.perf_counter()
         withdraws.append(withdrawn - start)
         to_denied.append(denied - start)

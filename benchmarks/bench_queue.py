@@ -266,7 +266,7 @@ def queue_iteration(store: Store, clock: Clock) -> Iteration:
         with store.connect() as conn:  # reviewer._open_session's decision, before it makes the rendition
             seen = leases.circumstances(conn, lease, at, SETTINGS)
         try:
-            gate.require(store, actor, "view_media", lease.clip_id, HUMAN_REVIEW, at, seen)
+            gate.require(store, gate.Ask(actor, "view_media", lease.clip_id, HUMAN_REVIEW, at, seen))
         except Denied:
             with store.begin() as conn:
                 leases.end(conn, [lease.token], "revoked", at)

@@ -207,7 +207,7 @@ def seed_clips(store: Store, count: int, seconds: float, seed: int) -> list[str]
     register_household(store, household)
     register_camera(store, Camera("cam-bench", household.id, "bench", "entrance", WIDTH, HEIGHT, FPS))
     made = users.add_user(store, "owner", household.id, None, now - timedelta(days=1), password=PASSWORD)
-    who = users.authenticate(store, made["user_id"], PASSWORD)
+    who = users.authenticate(store, made["user_id"], PASSWORD, now)
     assert who is not None
     clip_ids = []
     for n in range(count):

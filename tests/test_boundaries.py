@@ -19,6 +19,19 @@ PACKAGE = Path(clipwarden.__file__).parent
 TRUTH_READERS = {"sim", "learn/evaluate.py"}
 # Stages of the real pipeline that must not even know a simulator exists.
 SIM_FREE = {"media", "store", "services", "consent", "policy", "audit", "review", "web"}
+# The layers, lowest first (DESIGN.md): a module may import its own layer and those below, never above.
+LAYERS = {
+    **dict.fromkeys(("domain", "errors", "times", "signing"), 0),
+    **dict.fromkeys(("store", "media"), 1),
+    "consent": 2,
+    "audit": 3,
+    "policy": 4,
+    "review": 5,
+    "services": 6,
+    **dict.fromkeys(("learn", "report", "sim"), 7),
+    **dict.fromkeys(("pipeline", "web"), 8),
+    "cli": 9,
+}
 
 
 def _modules() -> list[tuple[str, ast.Module]]:
@@ -38,6 +51,12 @@ def _imports(tree: ast.Module) -> set[str]:
             names.add(node.module)
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
+
+
+def _layer(name: str) -> int | None:
+    """The layer of a module path (``review/queue.py``) or a dotted name (``clipwarden.review.queue``)."""
+    parts = name.removeprefix("clipwarden.").replace("/", ".").split(".")
+    return LAYERS.get(parts[0].removesuffix(".py") if "/" in name else parts[0])
 
 
 def _reads_truth(relative: str) -> bool:
@@ -81,3 +100,16 @@ def test_a_fleet_run_never_asks_for_ground_truth(
     argv = ["--data", str(tmp_path), "--json", "simulate", "--households", "1", "--cameras", "1"]
     assert main([*argv, "--hours", "3", "--workers", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["clips"] >= 1
+
+
+def test_lower_layers_never_import_upper_ones() -> None:
+    offenders = []
+    for relative, tree in _modules():
+        own = _layer(relative)
+        if own is None:  # the package's own __init__ and __main__
+            continue
+        for name in _imports(tree):
+            imported = _layer(name) if name.startswith("clipwarden.") else None
+            if imported is not None and imported > own:
+                offenders.append(f"{relative} imports {name}")
+    assert offenders == []

@@ -18,8 +18,8 @@ from clipwarden.consent.ledger import Consent, ConsentEvent, Terms, ValidConsent
 from clipwarden.consent.notices import NOTICES
 from clipwarden.consent.vocabulary import FINAL_STATES, VALID_STATES, ConsentState
 from clipwarden.errors import Conflict, NotFound
-from clipwarden.services.households import active_household, household
 from clipwarden.store import Store
+from clipwarden.store.households import active_household, household
 from clipwarden.store.schema import clips
 from clipwarden.times import iso_utc, require_aware
 

@@ -48,36 +48,32 @@ class Circumstances:
     daily_cap: int = 150
 
 
-def check(
-    store: Store,
-    actor: Actor,
-    action: Action,
-    clip_id: str,
-    purpose: str,
-    at: datetime,
-    circumstances: Circumstances = Circumstances(),
-) -> Decision:
+@dataclass(frozen=True)
+class Ask:
+    """One request to the gate: who wants to do what to which clip, for what purpose, and when."""
+
+    actor: Actor
+    action: Action
+    clip_id: str
+    purpose: str
+    at: datetime
+    circumstances: Circumstances = Circumstances()
+
+
+def check(store: Store, ask: Ask) -> Decision:
     """Decide and log; the decision is committed whatever it is."""
     with store.begin() as conn:
-        return decide_and_log(conn, actor, action, clip_id, purpose, at, circumstances)
+        return decide_and_log(conn, ask)
 
 
-def require(
-    store: Store,
-    actor: Actor,
-    action: Action,
-    clip_id: str,
-    purpose: str,
-    at: datetime,
-    circumstances: Circumstances = Circumstances(),
-) -> Decision:
+def require(store: Store, ask: Ask) -> Decision:
     """`check`, then raise on a denial: NotFound where the clip must not be admitted to exist."""
-    decision = check(store, actor, action, clip_id, purpose, at, circumstances)
+    decision = check(store, ask)
     if decision.allow:
         return decision
     if decision.reason == "no such clip":
-        raise NotFound(f"unknown clip id: {clip_id}")
-    raise Denied(f"denied for clip {clip_id}: {decision.reason}")
+        raise NotFound(f"unknown clip id: {ask.clip_id}")
+    raise Denied(f"denied for clip {ask.clip_id}: {decision.reason}")
 
 
 def require_listing(
@@ -96,58 +92,35 @@ def require_listing(
     raise Denied(f"denied: {decision.reason}")
 
 
-def decide_and_log(
-    conn: Connection,
-    actor: Actor,
-    action: Action,
-    clip_id: str,
-    purpose: str,
-    at: datetime,
-    circumstances: Circumstances = Circumstances(),
-) -> Decision:
+def decide_and_log(conn: Connection, ask: Ask) -> Decision:
     """The gate inside a caller's transaction, for callers whose action must commit with its decision."""
-    clip, decision = _decide(conn, actor, action, clip_id, purpose, at, circumstances)
-    fields = _decision_fields(actor, action, clip_id, purpose, decision)
+    clip, decision = _decide(conn, ask)
+    fields = _decision_fields(ask.actor, ask.action, ask.clip_id, ask.purpose, decision)
     fields["resource"]["household_id"] = clip.household_id if clip is not None else None
-    index = audit.append(conn, "decision", at, fields)
-    if clip is not None and actor.household_id != clip.household_id:
-        _record_access(conn, actor, action, clip_id, purpose, at, decision, index)
+    index = audit.append(conn, "decision", ask.at, fields)
+    if clip is not None and ask.actor.household_id != clip.household_id:
+        _record_access(conn, ask, decision, index)
     return decision
 
 
-def preview(
-    conn: Connection,
-    actor: Actor,
-    action: Action,
-    clip_id: str,
-    purpose: str,
-    at: datetime,
-    circumstances: Circumstances = Circumstances(),
-) -> Decision:
+def preview(conn: Connection, ask: Ask) -> Decision:
     """What the gate would answer, neither logged nor acted on: for choosing which task to offer a reviewer
     (the reviewer learns nothing from it). Viewing still goes through `require` or `decide_and_log`."""
-    return _decide(conn, actor, action, clip_id, purpose, at, circumstances)[1]
+    return _decide(conn, ask)[1]
 
 
-def _decide(
-    conn: Connection,
-    actor: Actor,
-    action: Action,
-    clip_id: str,
-    purpose: str,
-    at: datetime,
-    circumstances: Circumstances,
-) -> tuple[ClipFacts | None, Decision]:
-    clip = clip_facts(conn, clip_id)
-    grants = _grants(conn, clip, purpose, at) if clip is not None and actor.role in {"reviewer", "system"} else ()
+def _decide(conn: Connection, ask: Ask) -> tuple[ClipFacts | None, Decision]:
+    clip = clip_facts(conn, ask.clip_id)
+    actor, at, seen = ask.actor, ask.at, ask.circumstances
+    grants = _grants(conn, clip, ask.purpose, at) if clip is not None and actor.role in {"reviewer", "system"} else ()
     context = Context(
         at=at,
         grants=grants,
-        lease_active=circumstances.lease_active,
-        views_today=circumstances.views_today,
-        daily_cap=circumstances.daily_cap,
+        lease_active=seen.lease_active,
+        views_today=seen.views_today,
+        daily_cap=seen.daily_cap,
     )
-    return clip, decide(Request(actor, action, clip, purpose, context))
+    return clip, decide(Request(actor, ask.action, clip, ask.purpose, context))
 
 
 _INSERT_ACCESS = insert(access_log)
@@ -214,26 +187,17 @@ def _decision_fields(
     }
 
 
-def _record_access(
-    conn: Connection,
-    actor: Actor,
-    action: str,
-    clip_id: str,
-    purpose: str,
-    at: datetime,
-    decision: Decision,
-    audit_index: int,
-) -> None:
+def _record_access(conn: Connection, ask: Ask, decision: Decision, audit_index: int) -> None:
     conn.execute(
         _INSERT_ACCESS,
         {
-            "clip_id": clip_id,
-            "at": at,
-            "actor_pseudonym": actor.shown_as,
-            "role": actor.role,
-            "site": actor.site,
-            "action": action,
-            "purpose": purpose,
+            "clip_id": ask.clip_id,
+            "at": ask.at,
+            "actor_pseudonym": ask.actor.shown_as,
+            "role": ask.actor.role,
+            "site": ask.actor.site,
+            "action": ask.action,
+            "purpose": ask.purpose,
             "allow": decision.allow,
             "reason": decision.reason,
             "audit_index": audit_index,

@@ -226,7 +226,7 @@ def _offerable(
     if not gold and conn.execute(select(_taken_of(task.id))).scalar_one() >= task.answers_needed:
         return False
     would_see = Circumstances(lease_active=True, views_today=0, daily_cap=settings.daily_cap)
-    return gate.preview(conn, reviewer, "view_media", task.clip_id, HUMAN_REVIEW, at, would_see).allow
+    return gate.preview(conn, gate.Ask(reviewer, "view_media", task.clip_id, HUMAN_REVIEW, at, would_see)).allow
 
 
 def _held_before(reviewer: Actor) -> Any:

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from clipwarden.review import leases
-from clipwarden.services.erasure import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.store import Store
+from clipwarden.store.erasure_steps import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.store.schema import review_tasks
 
 _tasks = review_tasks.c

@@ -9,7 +9,6 @@ from clipwarden.services.clips import (
     list_clips,
     sweep_retention,
 )
-from clipwarden.services.erasure import ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.services.households import (
     erase_household,
     mode_at,
@@ -17,6 +16,7 @@ from clipwarden.services.households import (
     register_camera,
     register_household,
 )
+from clipwarden.store.erasure_steps import ErasureScope, ErasureStep, register_erasure_step
 
 __all__ = [
     "ErasureScope",

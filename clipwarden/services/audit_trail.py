@@ -13,8 +13,8 @@ from clipwarden.audit import log as audit
 from clipwarden.consent import service as consent_service
 from clipwarden.consent.vocabulary import VALID_STATES
 from clipwarden.review import queue
-from clipwarden.services.erasure import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.store import Store
+from clipwarden.store.erasure_steps import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.store.schema import clip_controls
 
 

@@ -14,10 +14,11 @@ from sqlalchemy import Connection, Row, func, select
 
 from clipwarden.domain import LABELS, PLAN_RETENTION_HOURS, AiVerdict, RecordedClip
 from clipwarden.errors import ClipwardenError, Conflict, NotFound
-from clipwarden.services.erasure import ErasureScope, erase, plan_clips
-from clipwarden.services.households import active_household, household
+from clipwarden.services.erasure import erase
 from clipwarden.store import BlobMissing, Store, content_address
 from clipwarden.store.blobs import write_atomically
+from clipwarden.store.erasure_steps import ErasureScope, plan_clips
+from clipwarden.store.households import active_household, household
 from clipwarden.store.schema import cameras, clip_controls, clips, households
 from clipwarden.store.sql import insert_for
 from clipwarden.times import iso_utc, require_aware, utc_now

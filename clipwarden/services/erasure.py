@@ -6,103 +6,41 @@ first (the subject and the clips it covers, as they were before anything changed
 artefacts, and each step's check afterwards that what it removed is gone, make the deletion certificate.
 
 Later stages (review queues, renditions, exports, training sets) add their own steps with
-``register_erasure_step`` when their module is imported. Steps run by ``order`` inside the deletion's
-transaction, so a failing step undoes every row change; clip media goes last, because deleted bytes
-cannot be rolled back.
+``register_erasure_step`` (``store/erasure_steps.py``, below them all) when their module is imported.
+Steps run by ``order`` inside the deletion's transaction, so a failing step undoes every row change; clip
+media goes last, because deleted bytes cannot be rolled back.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from clipwarden.services import erasure_requests
 from clipwarden.store import Store
+from clipwarden.store.erasure_steps import (
+    ALL_SUBJECTS,
+    Artefact,
+    ErasureScope,
+    ErasureStep,
+    erasure_steps,
+    register_erasure_step,
+)
 from clipwarden.store.schema import cameras, clips, deletion_certificates, households, mode_changes
 from clipwarden.times import iso_utc
 
-SubjectType = Literal["clip", "household", "retention"]
-Artefact = dict[str, Any]
-ALL_SUBJECTS: frozenset[SubjectType] = frozenset({"clip", "household", "retention"})
 _IN_BATCH = 500  # ids per IN (...): both backends cap the parameters of one statement
-
-
-@dataclass(frozen=True)
-class ClipRef:
-    """A clip in an erasure's scope, as it was when the erasure was planned."""
-
-    id: str
-    status: str
-    sha256: str
-    size_bytes: int
-
-
-@dataclass(frozen=True)
-class ErasureScope:
-    """What one erasure covers."""
-
-    subject_type: SubjectType
-    subject_id: str  # the clip id, the household id, or the sweep's instant
-    clips: tuple[ClipRef, ...]  # clips whose media and derived data go
-    clip_status: Literal["deleted", "expired"]  # what those clips' rows become
-    at: datetime
-
-    @property
-    def clip_ids(self) -> tuple[str, ...]:
-        return tuple(clip.id for clip in self.clips)
-
-
-def _nothing_to_verify(store: Store, artefacts: list[Artefact]) -> bool:
-    return True
-
-
-@dataclass(frozen=True)
-class ErasureStep:
-    """One store's part of an erasure: ``run`` removes and reports; ``verify`` checks, once every step
-    has run, that what it reported removed is gone. Lower ``order`` runs first."""
-
-    name: str
-    subjects: frozenset[SubjectType]
-    run: Callable[[Connection, Store, ErasureScope], list[Artefact]]
-    verify: Callable[[Store, list[Artefact]], bool] = _nothing_to_verify
-    order: int = 50
-
-
-_STEPS: list[ErasureStep] = []
-
-
-def register_erasure_step(step: ErasureStep) -> None:
-    if any(known.name == step.name for known in _STEPS):
-        raise ValueError(f"erasure step {step.name!r} is registered already")
-    _STEPS.append(step)
-    _STEPS.sort(key=lambda known: known.order)
-
-
-def erasure_steps() -> tuple[ErasureStep, ...]:
-    return tuple(_STEPS)
-
-
-def plan_clips(conn: Connection, *criteria: ColumnElement[bool]) -> tuple[ClipRef, ...]:
-    """The clips matching ``criteria``, in recording order, row-locked until the transaction ends."""
-    rows = conn.execute(
-        select(clips.c.id, clips.c.status, clips.c.blob_sha256, clips.c.size_bytes)
-        .where(*criteria)
-        .order_by(clips.c.started_at, clips.c.id)
-        .with_for_update()
-    )
-    return tuple(ClipRef(row.id, row.status, row.blob_sha256, row.size_bytes) for row in rows)
 
 
 def erase(conn: Connection, store: Store, scope: ErasureScope, request_id: str | None = None) -> dict[str, Any]:
     """Run the steps that apply to ``scope`` in the caller's transaction; store and return the certificate.
     With ``request_id``, the erasure answers that request and closes it in the same transaction."""
     request = erasure_requests.open_request(conn, request_id) if request_id is not None else None
-    reports = [(step, step.run(conn, store, scope)) for step in _STEPS if scope.subject_type in step.subjects]
+    reports = [(step, step.run(conn, store, scope)) for step in erasure_steps() if scope.subject_type in step.subjects]
     artefacts = [artefact for _, found in reports for artefact in found]
     verified = all(step.verify(store, found) for step, found in reports)
     certificate = build_certificate(f"cert_{uuid.uuid4().hex}", scope, artefacts, verified)

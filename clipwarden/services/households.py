@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import select
 
 from clipwarden.domain import (
     JURISDICTIONS,
@@ -17,22 +17,21 @@ from clipwarden.domain import (
     Mode,
     ModeChange,
 )
-from clipwarden.errors import ClipwardenError, Conflict, NotFound
-from clipwarden.services.erasure import ErasureScope, erase, plan_clips
+from clipwarden.errors import ClipwardenError, Conflict
+from clipwarden.services.erasure import erase
 from clipwarden.store import Store
+from clipwarden.store.erasure_steps import ErasureScope, plan_clips
+from clipwarden.store.households import active_household, household, household_row
 from clipwarden.store.schema import cameras, clips, households, mode_changes
 from clipwarden.store.sql import upsert
 from clipwarden.times import require_aware, utc_now
-
-# Row locks matter on PostgreSQL only; SQLite writers hold the whole database.
-RowLock = Literal["share", "update"] | None
 
 
 def register_household(store: Store, household: Household) -> None:
     """Add the household, or update its plan and owner details. An erased household stays erased."""
     _check_household(household)
     with store.begin() as conn:
-        known = _household_row(conn, household.id, lock="update")
+        known = household_row(conn, household.id, lock="update")
         if known is not None and known.status == "erased":
             raise ClipwardenError(f"household {household.id} was erased; register it under a new id")
         upsert(
@@ -123,30 +122,6 @@ def erase_household(
         planned = plan_clips(conn, clips.c.household_id == household_id, clips.c.status != "deleted")
         scope = ErasureScope("household", household_id, planned, "deleted", at)
         return erase(conn, store, scope, request_id)
-
-
-def household(conn: Connection, household_id: str, lock: RowLock = None) -> Row[Any]:
-    """The household's row; ``NotFound`` if there is none."""
-    row = _household_row(conn, household_id, lock)
-    if row is None:
-        raise NotFound(f"unknown household id: {household_id}")
-    return row
-
-
-def active_household(conn: Connection, household_id: str, lock: RowLock = "share") -> Row[Any]:
-    """The household's row, refusing erased ones (``Conflict``). By default the row is share-locked until
-    the transaction ends (PostgreSQL), so that an erasure waits for what is being added, or goes first."""
-    row = household(conn, household_id, lock)
-    if row.status == "erased":
-        raise Conflict(f"household {household_id} is erased")
-    return row
-
-
-def _household_row(conn: Connection, household_id: str, lock: RowLock) -> Row[Any] | None:
-    query = select(households).where(households.c.id == household_id)
-    if lock is not None:
-        query = query.with_for_update(read=lock == "share")
-    return conn.execute(query).first()
 
 
 def _check_household(household: Household) -> None:

@@ -49,24 +49,24 @@ def list_clips(
 
 
 def get_clip(store: Store, actor: Actor, clip_id: str, at: datetime) -> dict[str, Any]:
-    gate.require(store, actor, "view_metadata", clip_id, OWNER_ACCESS, at)
+    gate.require(store, gate.Ask(actor, "view_metadata", clip_id, OWNER_ACCESS, at))
     return clip_service.get_clip(store, clip_id)
 
 
 def open_media(store: Store, actor: Actor, clip_id: str, at: datetime) -> BinaryIO:
     """The clip's MP4, opened after the gate allowed and logged the view."""
-    gate.require(store, actor, "view_media", clip_id, OWNER_ACCESS, at)
+    gate.require(store, gate.Ask(actor, "view_media", clip_id, OWNER_ACCESS, at))
     return store.blobs.open(clip_service.get_clip(store, clip_id)["sha256"])
 
 
 def export_clip(store: Store, actor: Actor, clip_id: str, dest: Path, at: datetime) -> dict[str, Any]:
-    gate.require(store, actor, "export", clip_id, OWNER_ACCESS, at)
+    gate.require(store, gate.Ask(actor, "export", clip_id, OWNER_ACCESS, at))
     return clip_service.export_clip(store, clip_id, dest)
 
 
 def delete_clip(store: Store, actor: Actor, clip_id: str, at: datetime) -> dict[str, Any]:
     """An erasure request for one clip, recorded first, answered at once with the deletion certificate."""
-    gate.require(store, actor, "delete", clip_id, OWNER_ACCESS, at)
+    gate.require(store, gate.Ask(actor, "delete", clip_id, OWNER_ACCESS, at))
     request = erasure_requests.receive(store, "clip", clip_id, actor.id, at)
     return clip_service.delete_clip(store, clip_id, at, request["id"])
 
@@ -121,7 +121,7 @@ def share_clip(
     """The feedback button: consent to `purposes` for one clip. A share for human review first goes
     through the sensitive-content screen; a flagged clip is held until its owner confirms."""
     purposes = list(purposes)
-    gate.require(store, actor, "share", clip_id, OWNER_ACCESS, at)
+    gate.require(store, gate.Ask(actor, "share", clip_id, OWNER_ACCESS, at))
     screen = screening.ensure_screened(store, clip_id, at) if HUMAN_REVIEW in purposes else None
 
     def on_change(conn: Any, state: str, fields: dict[str, Any]) -> None:
@@ -174,7 +174,7 @@ def enroll_tester(
 
 def confirm_sensitive(store: Store, actor: Actor, clip_id: str, at: datetime) -> dict[str, Any]:
     """The owner read the warning and still wants the clip reviewed: release it to the queue."""
-    gate.require(store, actor, "share", clip_id, OWNER_ACCESS, at)
+    gate.require(store, gate.Ask(actor, "share", clip_id, OWNER_ACCESS, at))
     with store.begin() as conn:
         screening.confirm(conn, clip_id, at)
         log_change(conn, "sensitive_confirmed", at, {"clip_id": clip_id, "by": actor.id})
@@ -199,7 +199,7 @@ def receipt(store: Store, actor: Actor, consent_id: str) -> str:
 
 def access_log_for(store: Store, actor: Actor, clip_id: str, at: datetime) -> list[dict[str, Any]]:
     """Everyone else's requests on the owner's clip: who (pseudonymous), from which site, why, when."""
-    gate.require(store, actor, "view_metadata", clip_id, OWNER_ACCESS, at)
+    gate.require(store, gate.Ask(actor, "view_metadata", clip_id, OWNER_ACCESS, at))
     with store.connect() as conn:
         rows = conn.execute(select(access_log).where(access_log.c.clip_id == clip_id).order_by(access_log.c.id)).all()
     return [

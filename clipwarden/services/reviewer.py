@@ -35,9 +35,9 @@ from clipwarden.review.leases import HUMAN_REVIEW, Lease, ReviewSettings
 from clipwarden.services import clips as clip_service
 from clipwarden.services import screening
 from clipwarden.services.audit_trail import log_change
-from clipwarden.services.erasure import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.signing import secret
 from clipwarden.store import Store
+from clipwarden.store.erasure_steps import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.store.schema import (
     clips,
     consolidations,
@@ -243,7 +243,7 @@ def _require(
 ) -> Decision:
     """The gate for a reviewer's request on a leased clip. A refusal names the task, never the clip
     (invariant 4): the reviewer knows only the task token."""
-    decision = gate.check(store, reviewer, action, lease.clip_id, HUMAN_REVIEW, at, seen)
+    decision = gate.check(store, gate.Ask(reviewer, action, lease.clip_id, HUMAN_REVIEW, at, seen))
     if not decision.allow:
         raise Denied(f"denied for this task: {_as_reviewer_sees_it(decision.reason)}")
     return decision

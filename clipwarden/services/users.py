@@ -18,9 +18,9 @@ from clipwarden.consent.vocabulary import SITES
 from clipwarden.errors import ClipwardenError, NotFound, TooManyAttempts
 from clipwarden.policy.decision import ROLES, Actor
 from clipwarden.services.audit_trail import log_change
-from clipwarden.services.erasure import Artefact, ErasureScope, ErasureStep, register_erasure_step
-from clipwarden.services.households import active_household
 from clipwarden.store import Store
+from clipwarden.store.erasure_steps import Artefact, ErasureScope, ErasureStep, register_erasure_step
+from clipwarden.store.households import active_household
 from clipwarden.store.schema import sign_in_failures, users, web_sessions
 from clipwarden.store.sql import insert_for
 from clipwarden.times import iso_utc

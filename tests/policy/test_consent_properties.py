@@ -112,7 +112,7 @@ def test_views_are_allowed_exactly_when_consent_covers_them_and_replay_agrees(sc
             elif action == "view":
                 reviewer = Actor(f"reviewer-{option}", "reviewer", site=option)
                 decision = gate.check(
-                    store, reviewer, "view_media", clip_ids[number], REVIEW, now, gate.Circumstances(lease_active=True)
+                    store, gate.Ask(reviewer, "view_media", clip_ids[number], REVIEW, now, gate.Circumstances(True))
                 )
                 assert decision.allow == _covered(given, number, option, now, deleted), decision.reason
         result = replay(entry.leaf for entry in AuditLog(store).entries())

@@ -16,9 +16,9 @@ from clipwarden.domain import Camera, Household, ModeChange
 from clipwarden.errors import ClipwardenError, Conflict, NotFound
 from clipwarden.services import erasure
 from clipwarden.services.clips import room_media
-from clipwarden.services.erasure import ErasureStep
 from clipwarden.services.screening import quarantine
-from clipwarden.store import FileBlobStore, Store
+from clipwarden.store import FileBlobStore, Store, erasure_steps
+from clipwarden.store.erasure_steps import ErasureStep
 
 if TYPE_CHECKING:
     from conftest import Fleet
@@ -219,31 +219,31 @@ def test_bytes_shared_by_two_clips_go_with_the_last_one(store: Store, fleet: Fle
 
 
 def test_later_stages_add_their_own_erasure_steps(store: Store, fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(erasure, "_STEPS", list(erasure.erasure_steps()))
+    monkeypatch.setattr(erasure_steps, "_STEPS", list(erasure_steps.erasure_steps()))
     seen: list[tuple[str, ...]] = []
 
-    def review_queue(conn: object, store: Store, scope: erasure.ErasureScope) -> list[dict[str, object]]:
+    def review_queue(conn: object, store: Store, scope: erasure_steps.ErasureScope) -> list[dict[str, object]]:
         seen.append(scope.clip_ids)
         return [{"kind": "review_task", "clip_id": clip_id} for clip_id in scope.clip_ids]
 
-    erasure.register_erasure_step(ErasureStep("review_queue", erasure.ALL_SUBJECTS, review_queue))
+    erasure_steps.register_erasure_step(ErasureStep("review_queue", erasure_steps.ALL_SUBJECTS, review_queue))
     clip_id = fleet.clip_ids["hh-free"][0]
     certificate = services.delete_clip(store, clip_id)
     assert seen == [(clip_id,)]
     assert {"kind": "review_task", "clip_id": clip_id} in certificate["artefacts"]
     with pytest.raises(ValueError, match="registered already"):
-        erasure.register_erasure_step(ErasureStep("review_queue", erasure.ALL_SUBJECTS, review_queue))
+        erasure_steps.register_erasure_step(ErasureStep("review_queue", erasure_steps.ALL_SUBJECTS, review_queue))
 
 
 def test_a_failing_step_leaves_the_clip_and_its_bytes_in_place(
     store: Store, fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(erasure, "_STEPS", list(erasure.erasure_steps()))
+    monkeypatch.setattr(erasure_steps, "_STEPS", list(erasure_steps.erasure_steps()))
 
-    def broken(conn: object, store: Store, scope: erasure.ErasureScope) -> list[dict[str, object]]:
+    def broken(conn: object, store: Store, scope: erasure_steps.ErasureScope) -> list[dict[str, object]]:
         raise RuntimeError("the training-set store is down")
 
-    erasure.register_erasure_step(ErasureStep("training_sets", erasure.ALL_SUBJECTS, broken))
+    erasure_steps.register_erasure_step(ErasureStep("training_sets", erasure_steps.ALL_SUBJECTS, broken))
     clip_id = fleet.clip_ids["hh-free"][0]
     with pytest.raises(RuntimeError):
         services.delete_clip(store, clip_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import typer
@@ -19,13 +21,19 @@ from clipwarden.report import write_report
 from clipwarden.sim import SimConfig
 from clipwarden.sim.owners import OwnerBehaviour
 from clipwarden.store import open_store
+from clipwarden.times import parse_instant, utc_now
 
 MAX_WORKERS = 32
 
 
-def _sim_config(seed: int, households: int, cameras: int, hours: float, size: str, fps: int) -> SimConfig:
+_START_HELP = "When the simulated hours begin, ISO 8601 with an offset (default: so that they end now)."
+
+
+def _sim_config(
+    seed: int, households: int, cameras: int, hours: float, size: str, fps: int, start: str | None
+) -> SimConfig:
     width, height = _parse_size(size)
-    return SimConfig(
+    config = SimConfig(
         seed=seed,
         households=households,
         cameras_per_household=cameras,
@@ -34,6 +42,10 @@ def _sim_config(seed: int, households: int, cameras: int, hours: float, size: st
         height=height,
         fps=fps,
     )
+    # By default the simulated hours end now (to the second), so that a fleet simulated today is live,
+    # within its retention, when it is served. The same seed and start give the same bytes.
+    begins = parse_instant(start) if start is not None else utc_now().replace(microsecond=0) - timedelta(hours=hours)
+    return replace(config, start=begins)
 
 
 def _parse_size(size: str) -> tuple[int, int]:
@@ -76,10 +88,11 @@ def simulate(
     size: str = typer.Option("640x360", "--size", help="Camera resolution, e.g. 1920x1080."),
     fps: int = typer.Option(10, "--fps", help="Camera frame rate."),
     workers: int = typer.Option(default_workers(), "--workers", help="Processes rendering and encoding."),
+    start: str | None = typer.Option(None, "--start", help=_START_HELP),
 ) -> None:
     """Run the simulated fleet and ingest its clips into the store."""
     opts = settings(ctx)
-    config = _sim_config(seed, households, cameras, hours, size, fps)
+    config = _sim_config(seed, households, cameras, hours, size, fps, start)
     workers = _check_workers(workers)
     with open_store(opts.data_dir, opts.db_url) as store, _progress_bar(opts) as progress:
         run = run_fleet(store, config, workers, progress)
@@ -105,12 +118,13 @@ def demo(
         OwnerBehaviour.tester, "--tester-rate", help="Share of households in the tester program."
     ),
     reviewers_per_site: int = typer.Option(3, "--reviewers-per-site", help="Simulated reviewers at each site (0-50)."),
+    start: str | None = typer.Option(None, "--start", help=_START_HELP),
 ) -> None:
     """The main job, end to end: fleet -> capture -> store -> owners share, withdraw, delete -> screen ->
     queue -> reviewers annotate through the API -> consolidation -> retention -> audit checked; writes
     report.json/html."""
     opts = settings(ctx)
-    config = _sim_config(seed, households, 2, hours, "640x360", 10)
+    config = _sim_config(seed, households, 2, hours, "640x360", 10, start)
     workers = _check_workers(workers)
     rates = {"--share-rate": share_rate, "--withdraw-rate": withdraw_rate, "--delete-rate": delete_rate}
     for option, rate in (rates | {"--tester-rate": tester_rate}).items():

@@ -22,6 +22,7 @@ from clipwarden.services import erasure_requests, retention
 from clipwarden.sim import SimConfig, build_fleet
 from clipwarden.sim.owners import OwnerBehaviour
 from clipwarden.store import Store
+from clipwarden.times import iso_utc
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def run_demo(
 def run_summary(config: SimConfig, run: FleetRun) -> dict[str, Any]:
     return {
         "seed": config.seed,
+        "start": iso_utc(config.start),
         "households": run.households,
         "cameras": run.cameras,
         "hours": config.hours,

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from clipwarden.consent.vocabulary import SITES
+from clipwarden.times import iso_utc
 
 # CONTRACT's account roles, plus "system" for jobs that are not a person (training).
 Role = Literal["owner", "reviewer", "auditor", "admin", "system"]
@@ -62,10 +63,20 @@ class ClipFacts:
     household_id: str
     jurisdiction: str
     status: str  # stored | deleted | expired
+    expires_at: datetime | None = None  # the end of the owner's retention; the sweep marks it later
     quarantined: bool = False
     screened: bool = False  # the sensitive-content screen has run
     flagged: bool = False  # ... and found a likely private scene
     owner_confirmed_sensitive: bool = False  # the owner confirmed sharing after the warning
+
+    def gone_at(self, at: datetime) -> str | None:
+        """Why no one may use the clip at ``at`` (deleted, expired, or past its retention although the
+        retention sweep has not run yet), or None while it is stored and kept."""
+        if self.status != "stored":
+            return f"clip is {self.status}"
+        if self.expires_at is not None and at >= self.expires_at:
+            return f"clip expired at {iso_utc(self.expires_at)}: its retention ended and the owner's copy is gone"
+        return None
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,7 @@ class Grant:
 class Context:
     at: datetime
     grants: tuple[Grant, ...] = ()
+    share_withdrawn_at: datetime | None = None  # the owner withdrew a share of the clip and has not shared it again
     lease_active: bool = False  # the viewer holds an unexpired lease on a task for this clip
     views_today: int = 0
     daily_cap: int = 150
@@ -122,16 +134,24 @@ def decide(request: Request) -> Decision:
     return path(request)
 
 
+# What an owner (or the operator on their request) may still do with a clip past its retention before the
+# sweep has removed it: see that it is there, withdraw what they gave, delete it.
+_STILL_ALLOWED_WHEN_EXPIRED = frozenset({"view_metadata", "withdraw", "delete"})
+
+
 def _owner_path(request: Request) -> Decision:
     clip = request.clip
     assert clip is not None
     if request.actor.household_id != clip.household_id:
         # Answered as if the clip did not exist, so ids of other homes cannot be probed.
         return Decision.deny("no such clip")
-    if clip.status != "stored":
-        return Decision.deny(f"clip is {clip.status}")
     if request.action not in {"view_media", "view_metadata", "share", "withdraw", "delete", "export"}:
         return Decision.deny(f"owners cannot {request.action}")
+    if clip.status != "stored":
+        return Decision.deny(f"clip is {clip.status}")
+    gone = clip.gone_at(request.context.at)
+    if gone is not None and request.action not in _STILL_ALLOWED_WHEN_EXPIRED:
+        return Decision.deny(gone)
     return Decision(True, "owner's own clip")
 
 
@@ -159,6 +179,9 @@ def _admin_path(request: Request) -> Decision:
         return Decision(True, "operator reads metadata")
     if clip.status != "stored":
         return Decision.deny(f"clip is {clip.status}")
+    gone = clip.gone_at(request.context.at)
+    if gone is not None and request.action not in _STILL_ALLOWED_WHEN_EXPIRED:
+        return Decision.deny(gone)
     if request.action == "delete":
         return Decision(True, "operator deletes on the owner's request")
     if request.action == "export":
@@ -189,7 +212,8 @@ def _is_review_action(request: Request) -> Decision | None:
 
 def _clip_exists(request: Request) -> Decision | None:
     assert request.clip is not None
-    return None if request.clip.status == "stored" else Decision.deny(f"clip is {request.clip.status}")
+    gone = request.clip.gone_at(request.context.at)
+    return None if gone is None else Decision.deny(gone)
 
 
 def _not_quarantined(request: Request) -> Decision | None:
@@ -208,6 +232,11 @@ def _screened(request: Request) -> Decision | None:
 
 
 def _needs_consent(request: Request) -> Decision | None:
+    if (withdrawn := request.context.share_withdrawn_at) is not None:
+        return Decision.deny(
+            f"no valid consent covers {request.purpose}: the owner withdrew their share of this clip at "
+            f"{iso_utc(withdrawn)}, which excludes it from every consent of the household until they share it again"
+        )
     if _covering_grant(request) is None:
         return Decision.deny(f"no valid consent covers {request.purpose}")
     return None

@@ -112,10 +112,14 @@ def preview(conn: Connection, ask: Ask) -> Decision:
 def _decide(conn: Connection, ask: Ask) -> tuple[ClipFacts | None, Decision]:
     clip = clip_facts(conn, ask.clip_id)
     actor, at, seen = ask.actor, ask.at, ask.circumstances
-    grants = _grants(conn, clip, ask.purpose, at) if clip is not None and actor.role in {"reviewer", "system"} else ()
+    grants: tuple[Grant, ...] = ()
+    withdrawn = None
+    if clip is not None and actor.role in {"reviewer", "system"}:
+        grants, withdrawn = _consents(conn, clip, ask.purpose, at)
     context = Context(
         at=at,
         grants=grants,
+        share_withdrawn_at=withdrawn,
         lease_active=seen.lease_active,
         views_today=seen.views_today,
         daily_cap=seen.daily_cap,
@@ -131,6 +135,7 @@ _CLIP_FACTS = (
         clips.c.id,
         clips.c.household_id,
         clips.c.status,
+        clips.c.expires_at,
         households.c.jurisdiction,
         clip_controls.c.screened_at,
         clip_controls.c.screen_flagged,
@@ -152,6 +157,7 @@ def clip_facts(conn: Connection, clip_id: str) -> ClipFacts | None:
         household_id=row.household_id,
         jurisdiction=row.jurisdiction,
         status=row.status,
+        expires_at=row.expires_at,
         quarantined=row.quarantined_at is not None,
         screened=row.screened_at is not None,
         flagged=bool(row.screen_flagged),
@@ -159,9 +165,14 @@ def clip_facts(conn: Connection, clip_id: str) -> ClipFacts | None:
     )
 
 
-def _grants(conn: Connection, clip: ClipFacts, purpose: str, at: datetime) -> tuple[Grant, ...]:
-    """Consents valid at `at` for any purpose that may serve `purpose` (one query, then pure rules)."""
+def _consents(
+    conn: Connection, clip: ClipFacts, purpose: str, at: datetime
+) -> tuple[tuple[Grant, ...], datetime | None]:
+    """Consents valid at `at` for any purpose that may serve `purpose` (one query, then pure rules); none
+    while the owner's withdrawal of a share of this clip stands, and when it was made."""
     covering = records.covering_clip(conn, clip.id, clip.household_id)
+    if (withdrawn := ledger.share_withdrawn_at(covering, clip.id, at)) is not None:
+        return (), withdrawn
     grants = []
     for wanted in sorted(COVERED_BY.get(purpose, frozenset({purpose}))):
         for consent, events in covering:
@@ -170,7 +181,7 @@ def _grants(conn: Connection, clip: ClipFacts, purpose: str, at: datetime) -> tu
                 grants.append(
                     Grant(valid.consent_id, frozenset({valid.purpose}), frozenset(valid.sites), valid.allow_unredacted)
                 )
-    return tuple(grants)
+    return tuple(grants), None
 
 
 def _decision_fields(

@@ -92,3 +92,34 @@ def test_reviewers_cannot_do_owner_things() -> None:
     for action in ("delete", "share", "export", "view_metadata"):
         context = Context(at=AT, grants=(GRANT,), lease_active=True)
         assert not decide(Request(REVIEWER_EU, action, CLIP, REVIEW, context)).allow  # type: ignore[arg-type]
+
+
+EXPIRED = replace(CLIP, expires_at=AT)  # its retention ends at the request's instant; not swept yet
+GONE = "clip expired at 2026-01-05T12:00:00Z: its retention ended and the owner's copy is gone"
+
+
+@pytest.mark.parametrize("actor", [OWNER, Actor("operator", "admin")])
+def test_past_its_retention_a_clip_is_still_listed_and_deletable_but_never_used(actor: Actor) -> None:
+    allowed = {"view_media": False, "share": False, "export": False, "view_metadata": True, "delete": True}
+    for action, allow in allowed.items():
+        decision = decide(Request(actor, action, EXPIRED, "owner_access", Context(at=AT)))  # type: ignore[arg-type]
+        assert (decision.allow, decision.reason) == (allow, decision.reason if allow else GONE), action
+    kept = replace(EXPIRED, expires_at=AT.replace(hour=13))
+    assert decide(Request(actor, "export", kept, "owner_access", Context(at=AT))).allow
+
+
+def test_past_its_retention_nobody_reviews_or_trains_on_a_clip() -> None:
+    assert decide(review(clip=EXPIRED)).reason == GONE
+    training = Grant("c-5", frozenset({"automated_training"}), frozenset())
+    train = Request(Actor("trainer", "system"), "train", EXPIRED, "automated_training", Context(AT, (training,)))
+    assert decide(train).reason == GONE
+
+
+def test_a_withdrawn_share_of_the_clip_names_the_exclusion() -> None:
+    tester = Grant("c-4", frozenset({"tester_program"}), frozenset({"ro-buc"}))
+    decision = decide(review(grants=(tester,), share_withdrawn_at=AT.replace(hour=9)))
+    assert not decision.allow
+    assert decision.reason == (
+        "no valid consent covers human_review_for_model_improvement: the owner withdrew their share of this clip "
+        "at 2026-01-05T09:00:00Z, which excludes it from every consent of the household until they share it again"
+    )

@@ -3,6 +3,7 @@ IDOR suite: no owner reads, shares or withdraws anything of another household's.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -177,3 +178,15 @@ def test_an_owner_sees_only_their_own_erasure_requests_and_can_erase_the_househo
     assert api.call("free", "GET", "/api/clips").status_code == 401  # the account went with the household
     assert [r["subject"]["type"] for r in api.call("plus", "GET", "/api/erasure-requests").json()] == ["clip"]
     assert api.call("auditor", "GET", "/api/erasure-requests").status_code == 403
+
+
+def test_past_its_retention_a_clip_is_listed_and_deletable_but_never_played_or_shared(api: Any, fleet: Any) -> None:
+    clip = fleet.clip_ids["hh-free"][0]  # the free plan keeps clips 24 hours
+    expires_at = api.call("free", "GET", f"/api/clips/{clip}").json()["expires_at"]
+    api.clock.now = datetime.fromisoformat(expires_at)  # the retention sweep has not run
+    for method, path, body in (("GET", "media", None), ("POST", "shares", {"purposes": [REVIEW]})):
+        refused = api.call("free", method, f"/api/clips/{clip}/{path}", json=body)
+        assert refused.status_code == 403, refused.text
+        assert f"clip expired at {expires_at}" in refused.json()["detail"]
+    assert api.call("free", "GET", f"/api/clips/{clip}").status_code == 200
+    assert api.call("free", "DELETE", f"/api/clips/{clip}").status_code == 200

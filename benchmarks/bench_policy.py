@@ -18,7 +18,7 @@ PostgreSQL is then vacuumed and analysed, as autovacuum would have done by the t
     For every clip id, in an order that rotates from one id to the next (so all see the same load):
       bare read     SELECT * FROM clips WHERE id = :id (select(clips), cached), in a read transaction
                     (Store.connect, BEGIN ... COMMIT)
-      (a) decision  gate.clip_facts + gate._grants + decide, exactly as decide_and_log runs them, in a read
+      (a) decision  gate.preview: clip facts, consents and decide, exactly as decide_and_log runs them, in a read
                     transaction of the same kind; no audit append. Goal: p99 <= 3x the bare read's p99.
       (a') decide_and_log in a write transaction rolled back: (a) plus the audit append and the
                     access-log row, without the commit (figures only)

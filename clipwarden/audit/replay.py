@@ -98,6 +98,8 @@ def _covered(consents: dict[str, _Consent], decision: dict[str, Any], notices: S
     clip = decision["resource"]
     wanted = SERVED_BY.get(decision["purpose"], {decision["purpose"]})
     site = decision["actor"].get("site")
+    if _share_withdrawn(consents, clip["id"], at):
+        return False
     return any(
         _permits(consent, at, purpose, site, notices)
         for consent in consents.values()
@@ -105,6 +107,18 @@ def _covered(consents: dict[str, _Consent], decision: dict[str, Any], notices: S
         or (consent.clip_id is None and consent.household_id == clip.get("household_id"))
         for purpose in wanted & consent.purposes
     )
+
+
+def _share_withdrawn(consents: dict[str, _Consent], clip_id: str, at: datetime) -> bool:
+    """The owner withdrew a share of this very clip by ``at`` and gave none since: then no consent of the
+    household covers the clip, account-wide ones included (DESIGN invariant 6)."""
+    own = [consent for consent in consents.values() if consent.clip_id == clip_id]
+    withdrawals = [
+        when for consent in own for when, state in consent.states if state == "ConsentWithdrawn" and when <= at
+    ]
+    if not withdrawals:
+        return False
+    return not any(max(withdrawals) < consent.given_at <= at for consent in own)
 
 
 def _permits(consent: _Consent, at: datetime, purpose: str, site: str | None, notices: Sequence[NoticeVersion]) -> bool:

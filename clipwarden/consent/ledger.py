@@ -156,6 +156,21 @@ def valid_for(
     )
 
 
+def share_withdrawn_at(
+    recorded: Iterable[tuple[Consent, Sequence[ConsentEvent]]], clip_id: str, at: datetime
+) -> datetime | None:
+    """When the owner last withdrew a share of this clip, if they have not shared it again since (by ``at``).
+    The owner's most specific word wins: until they share the clip again, no consent of the household
+    covers it, the account-wide tester program included (DESIGN invariant 6)."""
+    own = [(consent, events) for consent, events in recorded if consent.clip_id == clip_id]
+    withdrawn = [e.at for _, events in own for e in events if e.state == "ConsentWithdrawn" and e.at <= at]
+    if not withdrawn:
+        return None
+    last = max(withdrawn)
+    shared_again = any(last < consent.given_at <= at for consent, _ in own)
+    return None if shared_again else last
+
+
 def retention_over(
     consent: Consent, events: Sequence[ConsentEvent], history: Sequence[NoticeVersion], at: datetime
 ) -> bool:

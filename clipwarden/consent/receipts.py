@@ -138,7 +138,29 @@ def receipt_document(
         # Footage from inside a home can reveal health, religion or intimate life (GDPR Art. 9).
         "sensitive": True,
         "spiCat": ["Picture of a home's interior"],
-    }
+    } | _withdrawal(consent, events)
+
+
+# What a withdrawal does, as the receipt tells it (a field the schema leaves open).
+_WITHDRAWAL_EFFECT = {
+    "clip": (
+        "The owner withdrew this share. Nobody watches, labels or trains on this clip under any consent of "
+        "the household, the tester program included, until the owner shares it again; its queued reviews and "
+        "running views ended at once."
+    ),
+    "account": (
+        "The owner withdrew this consent. No clip of the account is reviewed or trained on under it any more; "
+        "its queued reviews and running views ended at once."
+    ),
+}
+
+
+def _withdrawal(consent: Consent, events: Sequence[ConsentEvent]) -> dict[str, Any]:
+    withdrawn = next((event for event in events if event.state == "ConsentWithdrawn"), None)
+    if withdrawn is None:
+        return {}
+    effect = _WITHDRAWAL_EFFECT["account" if consent.clip_id is None else "clip"]
+    return {"withdrawal": {"withdrawnAt": iso_utc(withdrawn.at), "effect": effect}}
 
 
 def principal_id(key: SigningKey, household_id: str) -> str:

@@ -169,12 +169,13 @@ def valid_consents_for_clip(
     conn: Connection, clip_id: str, household_id: str, purpose: str, at: datetime
 ) -> list[ValidConsent]:
     """The consents that permit ``purpose`` for the clip at ``at``: the clip's own, and the household's
-    account-wide ones (the tester program, for purpose ``tester_program``). One indexed query, then the
-    pure rules; runs in the caller's transaction."""
-    found = (
-        ledger.valid_for(c, events, NOTICES, at, purpose)
-        for c, events in records.covering_clip(conn, clip_id, household_id)
-    )
+    account-wide ones (the tester program, for purpose ``tester_program``); none while the owner's
+    withdrawal of a share of the clip stands. One indexed query, then the pure rules; runs in the caller's
+    transaction."""
+    covering = records.covering_clip(conn, clip_id, household_id)
+    if ledger.share_withdrawn_at(covering, clip_id, at) is not None:
+        return []
+    found = (ledger.valid_for(c, events, NOTICES, at, purpose) for c, events in covering)
     return [valid for valid in found if valid is not None]
 
 

@@ -20,10 +20,13 @@ from clipwarden.store.schema import clip_controls
 
 def consent_changed(conn: Connection, state: str, fields: dict[str, Any]) -> None:
     """The consent ledger's on_change hook: log the change; a consent that stops being valid takes its
-    clips out of the review queue at once."""
+    clips out of the review queue at once. Withdrawing the share of one clip takes that clip out under
+    every consent of the household, the tester program's too: the owner's most specific word wins."""
     at = datetime.fromisoformat(fields["at"])
     audit.append(conn, "consent", at, fields)
-    if state not in VALID_STATES:
+    if state == "ConsentWithdrawn" and fields["clip_id"] is not None:
+        queue.remove_for_clips(conn, [fields["clip_id"]], at, "the owner withdrew the clip's share")
+    elif state not in VALID_STATES:
         queue.remove_for_consent(conn, fields["consent_id"], at, f"consent {state}")
 
 

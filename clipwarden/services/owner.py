@@ -18,7 +18,7 @@ from clipwarden.consent import service as consent_service
 from clipwarden.errors import Conflict
 from clipwarden.policy import gate
 from clipwarden.policy.decision import OWNER_ACCESS, Actor
-from clipwarden.review import queue
+from clipwarden.review import queue, renditions
 from clipwarden.services import clips as clip_service
 from clipwarden.services import erasure_requests, screening
 from clipwarden.services import households as household_service
@@ -184,8 +184,11 @@ def confirm_sensitive(store: Store, actor: Actor, clip_id: str, at: datetime) ->
 
 
 def withdraw_consent(store: Store, actor: Actor, consent_id: str, at: datetime) -> dict[str, Any]:
-    """One action, as easy as giving (GDPR Art. 7(3)); queued tasks go in the same transaction."""
-    return consent_service.withdraw(store, consent_id, _household(actor), at, actor.id, on_change=consent_changed)
+    """One action, as easy as giving (GDPR Art. 7(3)): queued tasks and running leases end in the same
+    transaction, and the renditions made for those leases are deleted as soon as it commits."""
+    withdrawn = consent_service.withdraw(store, consent_id, _household(actor), at, actor.id, on_change=consent_changed)
+    renditions.purge_ended(store)
+    return withdrawn
 
 
 def consents(store: Store, actor: Actor, at: datetime) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from clipwarden.consent import service as consent_service
+from clipwarden.review import renditions
 from clipwarden.services import clips as clip_service
 from clipwarden.services.audit_trail import consent_changed
 from clipwarden.store import Store
@@ -15,4 +16,6 @@ from clipwarden.store import Store
 def sweep(store: Store, at: datetime) -> dict[str, Any]:
     """Expire what is due at ``at``: ``{expired: [clip ids], certificate_id, consents_expired: [ids]}``."""
     swept = clip_service.sweep_retention(store, at)
-    return swept | {"consents_expired": consent_service.expire_due(store, at, on_change=consent_changed)}
+    expired = consent_service.expire_due(store, at, on_change=consent_changed)
+    renditions.purge_ended(store)  # of the leases the expired consents ended
+    return swept | {"consents_expired": expired}

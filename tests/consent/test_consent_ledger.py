@@ -282,3 +282,21 @@ def test_impossible_notice_histories_are_refused(change: object, message: str) -
     check_history(history)
     with pytest.raises(ValueError, match=message):
         check_history(change(history))  # type: ignore[operator]
+
+
+def test_a_withdrawn_share_excludes_its_clip_until_the_owner_shares_it_again() -> None:
+    def given(consent_id: str, clip_id: str | None, at: datetime) -> tuple[Consent, list[ConsentEvent]]:
+        consent = replace(_consent(given_at=at), id=consent_id, clip_id=clip_id)
+        return consent, [ConsentEvent(0, at, "ConsentGiven", "owner:h1")]
+
+    tester, first, second = given("tester", None, BASE), given("a", "clip1", BASE), given("b", "clip1", BASE + HOUR)
+    first[1].append(ConsentEvent(1, BASE + 2 * HOUR, "ConsentWithdrawn", "owner:h1"))
+    recorded = [tester, first, second]
+    assert ledger.share_withdrawn_at(recorded, "clip1", BASE + HOUR) is None  # not withdrawn yet
+    assert ledger.share_withdrawn_at(recorded, "clip1", BASE + 3 * HOUR) == BASE + 2 * HOUR  # b stands, still out
+    assert ledger.share_withdrawn_at(recorded, "clip2", BASE + 3 * HOUR) is None  # another clip
+    shared_again = given("c", "clip1", BASE + 4 * HOUR)
+    assert ledger.share_withdrawn_at([*recorded, shared_again], "clip1", BASE + 4 * HOUR) is None
+    revoked = given("d", "clip2", BASE)
+    revoked[1].append(ConsentEvent(1, BASE + HOUR, "ConsentRevoked", "erasure"))
+    assert ledger.share_withdrawn_at([revoked], "clip2", BASE + 2 * HOUR) is None  # only the owner's withdrawal

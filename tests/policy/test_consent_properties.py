@@ -1,6 +1,7 @@
-"""Property: over random sequences of share, withdraw, delete, notice change and view requests, the
-enforcement point allows a view exactly when a valid consent covers it at its time, and the independent
-audit replay agrees with every decision."""
+"""Property: over random sequences of share, withdraw, delete, notice change, time passing and view
+requests, the enforcement point allows a view exactly when a valid consent covers it at its time (the
+clip within its plan's retention, no withdrawal of the clip's share standing), and the independent audit
+replay agrees with every decision."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from clipwarden.audit import AuditLog
 from clipwarden.audit.replay import replay
-from clipwarden.domain import AiVerdict, Camera, Household, RecordedClip
+from clipwarden.domain import PLAN_RETENTION_HOURS, AiVerdict, Camera, Household, RecordedClip
 from clipwarden.errors import ClipwardenError
 from clipwarden.policy import gate
 from clipwarden.policy.decision import Actor
@@ -28,6 +29,7 @@ MATERIAL_CHANGE = datetime(2025, 9, 1, tzinfo=UTC)  # human review notice v2 add
 SITES_BY_VERSION = {1: {"ro-buc", "us-sea"}, 2: {"in-hyd", "ro-buc", "us-sea"}}
 RETENTION = timedelta(days=90)
 HOUSEHOLDS = {"hh-eu": "EU", "hh-us": "US"}
+PLANS = {"hh-eu": "pro", "hh-us": "free"}  # clips kept 60 days, and 24 hours
 CLIPS = [("hh-eu", 0), ("hh-eu", 1), ("hh-us", 0), ("hh-us", 1)]
 
 
@@ -37,13 +39,13 @@ class Given:
     version: int
     sites: set[str]
     at: datetime
-    withdrawn: bool = False
+    withdrawn_at: datetime | None = None
 
 
 def _seed(store: Store) -> list[str]:
     ids = []
     for household, jurisdiction in HOUSEHOLDS.items():
-        register_household(store, Household(household, jurisdiction))  # type: ignore[arg-type]
+        register_household(store, Household(household, jurisdiction, PLANS[household]))  # type: ignore[arg-type]
         register_camera(store, Camera(f"cam-{household}", household, "door", "entrance"))
     for number, (household, n) in enumerate(CLIPS):
         clip = RecordedClip(
@@ -88,7 +90,7 @@ def test_views_are_allowed_exactly_when_consent_covers_them_and_replay_agrees(sc
                         store, owners[household], clip_ids[number], [REVIEW], None, False, sites, now
                     )
                 except ClipwardenError:
-                    assert number in deleted
+                    assert number in deleted or now >= _expires(number)
                     continue
                 version = 2 if now >= MATERIAL_CHANGE else 1
                 chosen = (
@@ -102,10 +104,10 @@ def test_views_are_allowed_exactly_when_consent_covers_them_and_replay_agrees(sc
                 consent_id, household = consent_ids[number]
                 try:
                     owner.withdraw_consent(store, owners[household], consent_id, now)
-                    given[number].withdrawn = True
+                    given[number].withdrawn_at = now
                 except ClipwardenError:
                     # Already ended: withdrawn before, or revoked when its clip was deleted.
-                    assert given[number].withdrawn or given[number].clip in deleted
+                    assert given[number].withdrawn_at is not None or given[number].clip in deleted
             elif action == "delete" and number not in deleted:
                 owner.delete_clip(store, owners[household], clip_ids[number], now)
                 deleted.add(number)
@@ -120,17 +122,26 @@ def test_views_are_allowed_exactly_when_consent_covers_them_and_replay_agrees(sc
         assert result.disagreements == ()
 
 
+def _expires(clip: int) -> datetime:
+    household, n = CLIPS[clip]
+    return START - timedelta(hours=n + 1) + timedelta(hours=PLAN_RETENTION_HOURS[PLANS[household]])
+
+
 def _covered(given: list[Given], clip: int, site: str, at: datetime, deleted: set[int]) -> bool:
     """The reference model, straight from the notices: a standing consent to a version not older than
-    the latest material one, within its retention, that names the site."""
-    if clip in deleted:
+    the latest material one, within its retention, that names the site; the clip kept by its plan; and no
+    withdrawal of a share of the clip without a share given after it."""
+    if clip in deleted or at >= _expires(clip):
+        return False
+    own = [g for g in given if g.clip == clip]
+    withdrawals = [g.withdrawn_at for g in own if g.withdrawn_at is not None]
+    if withdrawals and not any(g.at > max(withdrawals) for g in own):
         return False
     required = 2 if at >= MATERIAL_CHANGE else 1
     return any(
-        g.clip == clip
-        and not g.withdrawn
+        g.withdrawn_at is None
         and g.version >= required
         and at < g.at + RETENTION
         and site in g.sites & SITES_BY_VERSION[g.version]
-        for g in given
+        for g in own
     )

@@ -5,8 +5,9 @@ every bad input CONTRACT names answered 4xx, logged, with nothing changed."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,17 +19,29 @@ import pytest
 from fastapi.testclient import TestClient
 from media.scenes import crossing, frames
 from pages_support import Clock
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from clipwarden.domain import AiVerdict, Camera, Household, RecordedClip
 from clipwarden.media.codec import EncodeSettings, decode_frames, encode_mp4
 from clipwarden.media.rendition import trace as read_watermark
+from clipwarden.policy import gate
+from clipwarden.policy.decision import Actor
+from clipwarden.review import renditions
 from clipwarden.review.leases import ReviewSettings
-from clipwarden.services import ingest_clip, register_camera, register_household
+from clipwarden.services import ingest_clip, owner, register_camera, register_household
+from clipwarden.services.intake import queue_if_enrolled
 from clipwarden.services.users import add_user
-from clipwarden.signing import secret
+from clipwarden.signing import secret, verify_jws
 from clipwarden.store import Store, open_store
-from clipwarden.store.schema import audit_entries, notifications, review_annotations, review_leases, review_tasks
+from clipwarden.store.schema import (
+    audit_entries,
+    clips,
+    notifications,
+    review_annotations,
+    review_leases,
+    review_tasks,
+    view_sessions,
+)
 from clipwarden.web.app import create_app
 
 REVIEW = "human_review_for_model_improvement"
@@ -374,3 +387,66 @@ def test_serve_refuses_bad_review_settings_in_one_line(
     refused = cli_raw("--data", str(tmp_path / "data"), "serve", option, value)
     assert refused.code == 1 and refused.out == ""
     assert refused.err.startswith(f"error: {message}") and refused.err.count("\n") == 1
+
+
+def test_a_clip_past_its_retention_is_neither_offered_nor_served(floor: Floor) -> None:
+    ends = floor.clock.now + timedelta(minutes=2)
+    with floor.store.begin() as conn:  # a short plan: each clip's retention ends in two minutes
+        conn.execute(update(clips).where(clips.c.id.in_(floor.clip_ids)).values(expires_at=ends))
+    work = floor.next("ana").json()
+    floor.clock.now = ends  # the retention ends while the lease runs; the sweep has not run
+    refused = _media(floor, "ana", work)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["detail"].startswith("denied for this task: clip expired at")
+    assert floor.next("bo").status_code == 204
+
+
+def _rendition_of(floor: Floor, work: dict[str, Any]) -> Path | None:
+    """The file of the viewing session behind a work item, or None once its rendition is forgotten."""
+    with floor.store.connect() as conn:
+        sha256 = conn.execute(
+            select(view_sessions.c.rendition_sha256).where(view_sessions.c.lease_id == work["task_token"])
+        ).scalar_one()
+    return None if sha256 is None else renditions.rendition_store(floor.store).path(sha256)
+
+
+def test_withdrawal_deletes_the_rendition_in_the_same_step(floor: Floor) -> None:
+    work = floor.next("ana").json()
+    assert _media(floor, "ana", work).status_code == 200
+    rendition = _rendition_of(floor, work)
+    assert rendition is not None and rendition.exists()
+    clip_id = _clip_of(floor, work)
+    consent = next(c["id"] for c in floor.call("owner", "GET", "/api/consents").json() if c["clip_id"] == clip_id)
+    floor.clock.advance(seconds=30)
+    assert floor.call("owner", "POST", f"/api/consents/{consent}/withdraw").status_code == 200
+    assert _rendition_of(floor, work) is None and not rendition.exists()  # nobody asked for work since
+
+
+def test_withdrawing_a_clips_share_excludes_it_from_the_tester_program_until_shared_again(floor: Floor) -> None:
+    household_owner = Actor("owner-hh-rev", "owner", household_id="hh-rev")
+    owner.enroll_tester(floor.store, household_owner, floor.clock.now)
+    assert [queue_if_enrolled(floor.store, clip_id, floor.clock.now) for clip_id in floor.clip_ids] == ["queued"] * 3
+    work = floor.next("ana").json()
+    clip_id = _clip_of(floor, work)
+    consent = next(c["id"] for c in floor.call("owner", "GET", "/api/consents").json() if c["clip_id"] == clip_id)
+    floor.clock.advance(seconds=30)
+    assert floor.call("owner", "POST", f"/api/consents/{consent}/withdraw").status_code == 200
+
+    assert _media(floor, "ana", work).status_code == 403
+    assert floor.count(review_tasks, review_tasks.c.clip_id == clip_id, review_tasks.c.status == "queued") == 0
+    offered = [floor.next(who) for who in ("bo", "cy", "di")]
+    assert clip_id not in {_clip_of(floor, answer.json()) for answer in offered if answer.status_code == 200}
+    assert queue_if_enrolled(floor.store, clip_id, floor.clock.now) == "not enrolled"
+    reviewer = Actor("reviewer-x", "reviewer", site="us-sea")
+    asked = gate.Ask(reviewer, "view_media", clip_id, REVIEW, floor.clock.now, gate.Circumstances(lease_active=True))
+    decision = gate.check(floor.store, asked)
+    assert not decision.allow and "the owner withdrew their share of this clip" in decision.reason
+    receipt = floor.call("owner", "GET", f"/api/consents/{consent}/receipt").text
+    _, payload = verify_jws(receipt, floor.client.get("/.well-known/jwks.json").json())
+    assert "the tester program included, until the owner shares it again" in json.loads(payload)["withdrawal"]["effect"]
+
+    floor.clock.advance(minutes=1)
+    shared = floor.call("owner", "POST", f"/api/clips/{clip_id}/shares", json={"purposes": [REVIEW]})
+    assert shared.status_code == 201, shared.text
+    assert queue_if_enrolled(floor.store, clip_id, floor.clock.now) == "queued"
+    assert gate.check(floor.store, replace(asked, at=floor.clock.now)).allow

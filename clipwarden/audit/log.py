@@ -217,8 +217,9 @@ class AuditLog:
         with self._lock:
             tree = self._refreshed()
             second = _checked_size(tree, second)
-            if not 0 <= first <= second:
-                raise ClipwardenError(f"first size {first} must be between 0 and second size {second}")
+            # Every tree extends the empty one, so a proof from size 0 would prove nothing (verifiers refuse it).
+            if not 1 <= first <= second:
+                raise ClipwardenError(f"first size {first} must be between 1 and second size {second}")
             return ConsistencyProof(
                 first, second, tree.root(first), tree.root(second), tree.consistency_proof(first, second)
             )

@@ -107,6 +107,7 @@ def test_the_commands_agree_with_the_stored_leaves(store: Store, cli: Cli, data_
         ("prove", "--", "-1"),
         ("prove", "2", "--size", "14"),
         ("prove", "5", "--size", "3"),
+        ("consistency", "--first", "0"),  # every tree extends the empty one: nothing to prove
         ("consistency", "--first", "9", "--second", "5"),
         ("consistency", "--first", "2", "--second", "99"),
         ("entries", "--from", "5", "--to", "2"),

@@ -42,7 +42,6 @@ dropped at the end. It prints figures and whether each goal was met; it asserts 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import random
 import tempfile
 import time
@@ -53,8 +52,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scratch_db import scratch_database
-from sqlalchemy import bindparam, func, select, text
+from scratch_db import (
+    CLIPS_PER_HOUSEHOLD,
+    CONSENTS_GIVEN,
+    INSERT_CHUNK,
+    SETUP,
+    camera_row,
+    clip_row,
+    consent_row,
+    controls_row,
+    event_row,
+    household_row,
+    insert_rows,
+    require_no_clips,
+    scratch_database,
+    vacuum_analyze,
+)
+from sqlalchemy import bindparam, select
 
 from clipwarden.audit.entries import make_leaf
 from clipwarden.audit.merkle import leaf_hash
@@ -77,17 +91,12 @@ from clipwarden.store.schema import (
 
 REVIEW = "human_review_for_model_improvement"
 TESTER = "tester_program"
-REVIEW_NOTICE_VERSION = 2  # in force since 2025-09-01 (a material change: v1 consents lapsed)
-SETUP = datetime(2025, 9, 2, tzinfo=UTC)  # households created; clips recorded from here on
-CONSENTS_GIVEN = datetime(2025, 9, 15, tzinfo=UTC)
 AT = datetime(2025, 10, 1, 12, tzinfo=UTC)  # the requests (within every consent's retention)
-CLIPS_PER_HOUSEHOLD = 10
 CONSENTED_EVERY = 10  # one clip in ten has its own consent for human review
 WITHDRAWN_EVERY = 10  # ... and one of those consents in ten was withdrawn since
 TESTER_EVERY = 50  # one household in fifty is in the tester program
 JURISDICTIONS = ("EU", "EU", "US", "IN")
 SITES_BY_JURISDICTION = {"EU": ["ro-buc"], "US": ["in-hyd", "ro-buc", "us-sea"], "IN": ["in-hyd", "ro-buc", "us-sea"]}
-INSERT_CHUNK = 10_000
 WARMUP = 200
 GOAL_RATIO = 3.0
 GOAL_WITHDRAW_S = 0.050
@@ -148,12 +157,12 @@ def populate(store: Store, clip_count: int, log_entries: int, seed: int = 6962) 
     start = time.perf_counter()
     with store.begin() as conn:
         records.publish_notices(conn)
-        _insert(conn, households, (_household_row(hh, jurisdiction[hh]) for hh in household_ids))
-        _insert(conn, cameras, (_camera_row(hh) for hh in household_ids))
-        _insert(
+        insert_rows(conn, households, (household_row(hh, jurisdiction[hh]) for hh in household_ids))
+        insert_rows(conn, cameras, (camera_row(hh) for hh in household_ids))
+        insert_rows(
             conn,
             clips,
-            (_clip_row(number, clip_id, clip_household[clip_id]) for number, clip_id in enumerate(clip_ids)),
+            (clip_row(number, clip_id, clip_household[clip_id]) for number, clip_id in enumerate(clip_ids)),
         )
     print(f"    {household_count:,} households and cameras, {clip_count:,} clips: {time.perf_counter() - start:.1f} s")
 
@@ -165,12 +174,11 @@ def populate(store: Store, clip_count: int, log_entries: int, seed: int = 6962) 
         consent_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         given_at = CONSENTS_GIVEN + timedelta(seconds=number)
         withdrawn = number % WITHDRAWN_EVERY == WITHDRAWN_EVERY - 1
-        consent_rows.append(_consent_row(consent_id, hh, clip_id, REVIEW, jurisdiction[hh], given_at))
-        event_rows.append(_event_row(consent_id, 0, given_at, "ConsentGiven", f"owner-{hh}"))
+        sites = SITES_BY_JURISDICTION[jurisdiction[hh]]
+        consent_rows.append(consent_row(consent_id, hh, clip_id, REVIEW, jurisdiction[hh], sites, given_at))
+        event_rows.append(event_row(consent_id, hh, 0, given_at, "ConsentGiven"))
         if withdrawn:
-            event_rows.append(
-                _event_row(consent_id, 1, given_at + timedelta(hours=1), "ConsentWithdrawn", f"owner-{hh}")
-            )
+            event_rows.append(event_row(consent_id, hh, 1, given_at + timedelta(hours=1), "ConsentWithdrawn"))
         task_rows.append(
             {
                 "id": f"task_{rng.getrandbits(96):024x}",
@@ -187,14 +195,14 @@ def populate(store: Store, clip_count: int, log_entries: int, seed: int = 6962) 
     for number, hh in enumerate(testers):
         consent_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         given_at = CONSENTS_GIVEN + timedelta(minutes=number)
-        consent_rows.append(_consent_row(consent_id, hh, None, TESTER, jurisdiction[hh], given_at))
-        event_rows.append(_event_row(consent_id, 0, given_at, "ConsentGiven", f"owner-{hh}"))
-    controls = [_controls_row(clip_id) for clip_id in consented]
+        sites = SITES_BY_JURISDICTION[jurisdiction[hh]]
+        consent_rows.append(consent_row(consent_id, hh, None, TESTER, jurisdiction[hh], sites, given_at))
+        event_rows.append(event_row(consent_id, hh, 0, given_at, "ConsentGiven"))
     with store.begin() as conn:
-        _insert(conn, consents, consent_rows)
-        _insert(conn, consent_events, event_rows)
-        _insert(conn, clip_controls, controls)
-        _insert(conn, review_tasks, task_rows)
+        insert_rows(conn, consents, consent_rows)
+        insert_rows(conn, consent_events, event_rows)
+        insert_rows(conn, clip_controls, (controls_row(clip_id) for clip_id in consented))
+        insert_rows(conn, review_tasks, task_rows)
     print(
         f"    {len(consent_rows):,} consents ({len(consented):,} per clip, {len(consent_rows) - len(consented):,} "
         f"account-wide), {len(event_rows):,} consent events, screen results and review tasks: "
@@ -209,119 +217,11 @@ def populate(store: Store, clip_count: int, log_entries: int, seed: int = 6962) 
                 conn.execute(audit_entries.insert(), rows)
     print(f"    {log_entries:,} audit entries: {time.perf_counter() - start:.1f} s")
 
-    if store.engine.dialect.name == "postgresql":
-        start = time.perf_counter()
-        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-        print(f"    VACUUM ANALYZE: {time.perf_counter() - start:.1f} s")
+    vacuum_analyze(store)
 
     covered, in_tester_program = set(consented), set(testers)
     unconsented = [c for c in clip_ids if c not in covered and clip_household[c] not in in_tester_program]
     return Fleet(clip_ids, clip_household, consented, unconsented)
-
-
-def _insert(conn: Any, table: Any, rows: Any) -> None:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == INSERT_CHUNK:
-            conn.execute(table.insert(), batch)
-            batch = []
-    if batch:
-        conn.execute(table.insert(), batch)
-
-
-def _household_row(hh: str, jurisdiction: str) -> dict[str, Any]:
-    return {
-        "id": hh,
-        "jurisdiction": jurisdiction,
-        "plan": "pro",
-        "owner_name": f"Owner {hh}",
-        "address": f"{hh} Example Street",
-        "status": "active",
-        "created_at": SETUP,
-        "erased_at": None,
-    }
-
-
-def _camera_row(hh: str) -> dict[str, Any]:
-    return {
-        "id": f"cam_{hh}",
-        "household_id": hh,
-        "name": "Front door",
-        "placement": "entrance",
-        "width": 640,
-        "height": 360,
-        "fps": 10,
-        "motion_masks": [],
-        "privacy_zones": [],
-    }
-
-
-def _clip_row(number: int, clip_id: str, hh: str) -> dict[str, Any]:
-    started_at = SETUP + timedelta(minutes=number % CLIPS_PER_HOUSEHOLD * 90, seconds=number % 7)
-    return {
-        "id": clip_id,
-        "household_id": hh,
-        "camera_id": f"cam_{hh}",
-        "started_at": started_at,
-        "duration_s": 25.0,
-        "width": 640,
-        "height": 360,
-        "fps": 10,
-        "codec": "h264",
-        "blob_sha256": hashlib.sha256(clip_id.encode()).hexdigest(),  # fake: no media is ever read
-        "size_bytes": 400_000,
-        "status": "stored",
-        "expires_at": started_at + timedelta(days=60),
-        "ai_label": "pet",
-        "ai_alert": False,
-        "ai_confidence": 0.5,
-        "created_at": started_at + timedelta(seconds=30),
-        "deleted_at": None,
-    }
-
-
-def _consent_row(
-    consent_id: str, hh: str, clip_id: str | None, purpose: str, jurisdiction: str, given_at: datetime
-) -> dict[str, Any]:
-    return {
-        "id": consent_id,
-        "household_id": hh,
-        "clip_id": clip_id,
-        "purposes": [purpose],
-        "notice_versions": {purpose: REVIEW_NOTICE_VERSION if purpose == REVIEW else 1},
-        "allow_unredacted": False,
-        "sites": SITES_BY_JURISDICTION[jurisdiction],
-        "jurisdiction": jurisdiction,
-        "given_at": given_at,
-        "given_by": f"owner-{hh}",
-    }
-
-
-def _event_row(consent_id: str, seq: int, at: datetime, state: str, actor: str) -> dict[str, Any]:
-    return {
-        "consent_id": consent_id,
-        "seq": seq,
-        "at": at,
-        "state": state,
-        "actor": actor,
-        "notice_versions": None,
-        "sites": None,
-    }
-
-
-def _controls_row(clip_id: str) -> dict[str, Any]:
-    return {
-        "clip_id": clip_id,
-        "screened_at": CONSENTS_GIVEN,
-        "screen_flagged": False,
-        "screen_score": 0.1,
-        "screen_reasons": [],
-        "sensitive_confirmed_at": None,
-        "quarantined_at": None,
-        "quarantine_reason": None,
-    }
 
 
 def _audit_row(index: int, clip_ids: list[str]) -> dict[str, Any]:
@@ -508,9 +408,7 @@ def main() -> None:
         open_store(Path(data_dir), db_url) as store,
     ):
         print(f"database: {store.engine.url.render_as_string(hide_password=True)}")
-        with store.connect() as conn:
-            if conn.execute(select(func.count()).select_from(clips)).scalar_one():
-                raise SystemExit("the database already holds clips: give --db a server, or an empty SQLite file")
+        require_no_clips(store)
         print("populating")
         fleet = populate(store, args.clips, args.log_entries)
         bench_decisions(store, fleet, args.samples, rng)

@@ -71,7 +71,23 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from scratch_db import conninfo, scratch_database
+from scratch_db import (
+    CLIPS_PER_HOUSEHOLD,
+    CONSENTS_GIVEN,
+    INSERT_CHUNK,
+    SETUP,
+    camera_row,
+    clip_row,
+    conninfo,
+    consent_row,
+    controls_row,
+    event_row,
+    household_row,
+    insert_rows,
+    require_no_clips,
+    scratch_database,
+    vacuum_analyze,
+)
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -86,7 +102,6 @@ from sqlalchemy import (
     event,
     func,
     select,
-    text,
     update,
 )
 from sqlalchemy.exc import DBAPIError
@@ -117,17 +132,12 @@ from clipwarden.store.schema import (
 from clipwarden.store.schema import review_annotations as annotation_rows
 from clipwarden.store.schema import users as user_rows
 
-REVIEW_NOTICE_VERSION = 2  # in force since 2025-09-01
-SETUP = datetime(2025, 9, 2, tzinfo=UTC)  # households created; clips recorded from here on
-CONSENTS_GIVEN = datetime(2025, 9, 15, tzinfo=UTC)
 AT = datetime(2025, 10, 1, 12, tzinfo=UTC)  # the clock's first reading (within every consent's retention)
 CLOCK_STEP = timedelta(milliseconds=1)
-CLIPS_PER_HOUSEHOLD = 10
 JURISDICTION, SITE = "EU", "ro-buc"
 ANSWERS_NEEDED = 2
 DAILY_CAP = 10**6  # high enough never to stop a reviewer during the run
 SETTINGS = ReviewSettings(daily_cap=DAILY_CAP)
-INSERT_CHUNK = 10_000
 MONITOR_EVERY = 0.05
 IDLE_PAUSE_S = 0.01  # a thread that found nothing to claim waits this long before asking again
 TRACEBACKS_SHOWN = 3
@@ -432,11 +442,7 @@ def populate(store: Store, task_count: int, reviewer_count: int, seed: int = 202
     _add_fleet(store, clip_ids, consent_of)
     _enqueue_all(store, clip_ids, consent_of)
     reviewers = _add_reviewers(store, reviewer_count)
-    if store.engine.dialect.name == "postgresql":
-        start = time.perf_counter()
-        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-        print(f"    VACUUM ANALYZE: {time.perf_counter() - start:.1f} s")
+    vacuum_analyze(store)
     return reviewers
 
 
@@ -447,12 +453,17 @@ def _add_fleet(store: Store, clip_ids: list[str], consent_of: dict[str, str]) ->
     with store.begin() as conn:
         bare_metadata.create_all(conn)
         records.publish_notices(conn)
-        _insert(conn, households, [_household_row(hh) for hh in household_ids])
-        _insert(conn, cameras, [_camera_row(hh) for hh in household_ids])
-        _insert(conn, clips, [_clip_row(number, c, household_of[c]) for number, c in enumerate(clip_ids)])
-        _insert(conn, clip_controls, [_controls_row(clip_id) for clip_id in clip_ids])
-        _insert(conn, consents, [_consent_row(consent_of[c], household_of[c], c) for c in clip_ids])
-        _insert(conn, consent_events, [_event_row(consent_of[c], household_of[c]) for c in clip_ids])
+        insert_rows(conn, households, (household_row(hh, JURISDICTION) for hh in household_ids))
+        insert_rows(conn, cameras, (camera_row(hh) for hh in household_ids))
+        insert_rows(conn, clips, (clip_row(number, c, household_of[c]) for number, c in enumerate(clip_ids)))
+        insert_rows(conn, clip_controls, (controls_row(clip_id) for clip_id in clip_ids))
+        consent_rows = (
+            consent_row(consent_of[c], household_of[c], c, HUMAN_REVIEW, JURISDICTION, [SITE], CONSENTS_GIVEN)
+            for c in clip_ids
+        )
+        insert_rows(conn, consents, consent_rows)
+        given = (event_row(consent_of[c], household_of[c], 0, CONSENTS_GIVEN, "ConsentGiven") for c in clip_ids)
+        insert_rows(conn, consent_events, given)
     print(
         f"    {len(household_ids):,} households and cameras, {len(clip_ids):,} clips, screen results, consents: "
         f"{time.perf_counter() - start:.1f} s"
@@ -477,102 +488,6 @@ def _add_reviewers(store: Store, count: int) -> list[Actor]:
         rows = conn.execute(select(user_rows).where(user_rows.c.id.in_(accounts))).all()
     print(f"    {count} reviewer accounts (users.add_user): {time.perf_counter() - start:.1f} s")
     return sorted((users.actor_of(row) for row in rows), key=lambda actor: actor.id)
-
-
-def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), INSERT_CHUNK):
-        conn.execute(table.insert(), rows[start : start + INSERT_CHUNK])
-
-
-def _household_row(hh: str) -> dict[str, Any]:
-    return {
-        "id": hh,
-        "jurisdiction": JURISDICTION,
-        "plan": "pro",
-        "owner_name": f"Owner {hh}",
-        "address": f"{hh} Example Street",
-        "status": "active",
-        "created_at": SETUP,
-        "erased_at": None,
-    }
-
-
-def _camera_row(hh: str) -> dict[str, Any]:
-    return {
-        "id": f"cam_{hh}",
-        "household_id": hh,
-        "name": "Front door",
-        "placement": "entrance",
-        "width": 640,
-        "height": 360,
-        "fps": 10,
-        "motion_masks": [],
-        "privacy_zones": [],
-    }
-
-
-def _clip_row(number: int, clip_id: str, hh: str) -> dict[str, Any]:
-    started_at = SETUP + timedelta(minutes=number % CLIPS_PER_HOUSEHOLD * 90, seconds=number % 7)
-    return {
-        "id": clip_id,
-        "household_id": hh,
-        "camera_id": f"cam_{hh}",
-        "started_at": started_at,
-        "duration_s": 25.0,
-        "width": 640,
-        "height": 360,
-        "fps": 10,
-        "codec": "h264",
-        "blob_sha256": f"{number:064x}",  # fake: no media is ever read
-        "size_bytes": 400_000,
-        "status": "stored",
-        "expires_at": started_at + timedelta(days=60),
-        "ai_label": "pet",
-        "ai_alert": False,
-        "ai_confidence": 0.5,
-        "created_at": started_at + timedelta(seconds=30),
-        "deleted_at": None,
-    }
-
-
-def _controls_row(clip_id: str) -> dict[str, Any]:
-    return {
-        "clip_id": clip_id,
-        "screened_at": CONSENTS_GIVEN,
-        "screen_flagged": False,
-        "screen_score": 0.1,
-        "screen_reasons": [],
-        "sensitive_confirmed_at": None,
-        "quarantined_at": None,
-        "quarantine_reason": None,
-    }
-
-
-def _consent_row(consent_id: str, hh: str, clip_id: str) -> dict[str, Any]:
-    return {
-        "id": consent_id,
-        "household_id": hh,
-        "clip_id": clip_id,
-        "purposes": [HUMAN_REVIEW],
-        "notice_versions": {HUMAN_REVIEW: REVIEW_NOTICE_VERSION},
-        "allow_unredacted": False,
-        "sites": [SITE],
-        "jurisdiction": JURISDICTION,
-        "given_at": CONSENTS_GIVEN,
-        "given_by": f"owner-{hh}",
-    }
-
-
-def _event_row(consent_id: str, hh: str) -> dict[str, Any]:
-    return {
-        "consent_id": consent_id,
-        "seq": 0,
-        "at": CONSENTS_GIVEN,
-        "state": "ConsentGiven",
-        "actor": f"owner-{hh}",
-        "notice_versions": None,
-        "sites": None,
-    }
 
 
 # Reporting
@@ -727,9 +642,7 @@ def run(store: Store, args: argparse.Namespace) -> None:
     url = store.engine.url
     print(f"database: {url.render_as_string(hide_password=True)}")
     print(f"pool: {pool_description(store.engine)}")
-    with store.connect() as conn:
-        if conn.execute(select(func.count()).select_from(clips)).scalar_one():
-            raise SystemExit("the database already holds clips: give --db a server, or an empty SQLite file")
+    require_no_clips(store)
     print("populating")
     reviewers = populate(store, args.tasks, args.reviewers)
     pg = conninfo(url, url.database) if url.get_backend_name() == "postgresql" else None

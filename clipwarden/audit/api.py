@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from clipwarden.audit.log import AuditLog, SignedHead
+from clipwarden.audit.log import AuditLog, InclusionProof, SignedHead
+from clipwarden.audit.merkle import verify_inclusion
 from clipwarden.times import iso_utc
 
 
@@ -33,13 +34,20 @@ def head_document(head: SignedHead) -> dict[str, Any]:
 def inclusion(log: AuditLog, index: int, size: int | None = None) -> dict[str, Any]:
     """GET /api/audit/proof/inclusion?index=I&size=N, ``audit prove``: the RFC 6962 audit path, leaf
     upwards; ``size`` defaults to the whole log."""
-    proof = log.inclusion_proof(index, size)
+    return inclusion_document(log.inclusion_proof(index, size))
+
+
+def inclusion_document(proof: InclusionProof) -> dict[str, Any]:
+    """An inclusion proof, checked here as an outside verifier would check it (RFC 9162 2.1.3.2):
+    ``leaf_hash`` is hashed from the entry's leaf bytes, and ``verified`` says whether the path leads from it
+    to ``root_hash``; false for a leaf changed in the database."""
     return {
         "index": proof.index,
         "size": proof.size,
         "leaf_hash": proof.leaf_hash.hex(),
         "path": [node.hex() for node in proof.path],
         "root_hash": proof.root_hash.hex(),
+        "verified": verify_inclusion(proof.leaf_hash, proof.index, proof.size, proof.path, proof.root_hash),
     }
 
 

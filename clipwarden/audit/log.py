@@ -118,9 +118,15 @@ def head_message(size: int, root_hash: bytes, at: datetime) -> bytes:
 class InclusionProof:
     index: int
     size: int
-    leaf_hash: bytes
+    leaf: bytes  # the entry's leaf as stored
     path: list[bytes]
     root_hash: bytes
+
+    @property
+    def leaf_hash(self) -> bytes:
+        """The hash of the leaf bytes, never the stored hash the tree is built from: a leaf rewritten in the
+        database with its old hash kept hashes to something else, and the path no longer leads to the root."""
+        return leaf_hash(self.leaf)
 
 
 @dataclass(frozen=True)
@@ -198,7 +204,8 @@ class AuditLog:
         return [_head(row) for row in rows]
 
     def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
-        """The audit path of entry ``index`` in the tree of ``size`` entries (default: the whole log)."""
+        """The audit path of entry ``index`` in the tree of ``size`` entries (default: the whole log), with
+        the entry's leaf as stored."""
         with self._lock:
             tree = self._refreshed()
             size = _checked_size(tree, size)
@@ -208,17 +215,18 @@ class AuditLog:
                 raise NotFound(f"no audit entry {index}: the log holds {tree.size} entries")
             if index >= size:
                 raise ClipwardenError(f"audit entry {index} is not in the tree of size {size}")
-            return InclusionProof(
-                index, size, tree.leaf_hash(index), tree.inclusion_proof(index, size), tree.root(size)
-            )
+            path, root_hash = tree.inclusion_proof(index, size), tree.root(size)
+        leaf = next(self.iter_entries(index, index)).leaf
+        return InclusionProof(index, size, leaf, path, root_hash)
 
     def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
         """Proof that the tree of ``second`` entries (default: the whole log) extends that of ``first``."""
         with self._lock:
             tree = self._refreshed()
             second = _checked_size(tree, second)
-            if not 0 <= first <= second:
-                raise ClipwardenError(f"first size {first} must be between 0 and second size {second}")
+            # Every tree extends the empty one, so a proof from size 0 would prove nothing (verifiers refuse it).
+            if not 1 <= first <= second:
+                raise ClipwardenError(f"first size {first} must be between 1 and second size {second}")
             return ConsistencyProof(
                 first, second, tree.root(first), tree.root(second), tree.consistency_proof(first, second)
             )

@@ -9,7 +9,9 @@ once, when its last leaf arrives. A tree of any size m splits into at most log2(
 (one per set bit of m), so a root, an audit path or a consistency proof is O(log n) lookups plus hashing
 the few right-edge subtrees that are not perfect.
 
-The verifiers follow RFC 9162 sections 2.1.3.2 and 2.1.4.2; they answer False for any malformed proof.
+The verifiers follow RFC 9162 sections 2.1.3.2 and 2.1.4.2; they answer False for any malformed proof,
+including a hash that is not 32 bytes and a consistency proof from the empty tree, as transparency-dev/merkle's
+verifiers do (every tree extends the empty one, so such a proof would vouch for any second root).
 """
 
 from __future__ import annotations
@@ -96,12 +98,12 @@ class MerkleTree:
         return path
 
     def consistency_proof(self, first: int, second: int | None = None) -> list[bytes]:
-        """PROOF(first, D[0:second]) of RFC 6962 2.1.2; empty when first is 0 or equals second."""
+        """PROOF(first, D[0:second]) of RFC 6962 2.1.2, for 0 < first <= second; empty when they are equal."""
         second = self.size if second is None else second
         self._check_size(second)
-        if not 0 <= first <= second:
+        if not 0 < first <= second:
             raise ValueError(f"no consistency proof from size {first} to size {second}")
-        if first in (0, second):
+        if first == second:
             return []
         proof = []
         low, high, first_is_whole_subtree = 0, second, True
@@ -140,13 +142,17 @@ class MerkleTree:
         return hashed
 
 
+def _are_hashes(*hashes: bytes) -> bool:
+    return all(len(hashed) == HASH_SIZE for hashed in hashes)
+
+
 def root_of(leaf_hashes: Iterable[bytes]) -> bytes:
     return MerkleTree(leaf_hashes).root()
 
 
 def verify_inclusion(hashed_leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes) -> bool:
     """Whether ``path`` proves leaf ``index`` of a tree of ``size`` with that root (RFC 9162 2.1.3.2)."""
-    if not 0 <= index < size:
+    if not 0 <= index < size or not _are_hashes(hashed_leaf, root, *path):
         return False
     node, last, hashed = index, size - 1, hashed_leaf
     for sibling in path:
@@ -164,12 +170,10 @@ def verify_inclusion(hashed_leaf: bytes, index: int, size: int, path: Sequence[b
 
 def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]) -> bool:
     """Whether ``proof`` shows the tree of ``second`` leaves extends that of ``first`` (RFC 9162 2.1.4.2)."""
-    if not 0 <= first <= second:
+    if not 0 < first <= second or not _are_hashes(first_root, second_root, *proof):
         return False
     if first == second:
         return not proof and first_root == second_root
-    if first == 0:
-        return not proof and first_root == EMPTY_ROOT
     if not proof:
         return False
     # When the old tree is one perfect subtree, its root is the proof's implicit first element.

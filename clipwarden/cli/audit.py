@@ -2,7 +2,8 @@
 
 `audit verify` on a log that fails prints its document all the same (with --json: {ok: false, size,
 root_hash, first_bad_index, problem}), then the one error line on stderr, and exits 1, so that scripts can
-branch on the exit code and still read where the log broke.
+branch on the exit code and still read where the log broke; `audit prove` does the same for a proof that does
+not verify (with --json: verified false).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from clipwarden.audit import AuditLog, api
 from clipwarden.cli.app import app, console, settings
 from clipwarden.cli.owner import opened_store
 from clipwarden.errors import ClipwardenError
+from clipwarden.services import auditing
 
 audit_app = typer.Typer(help="The tamper-evident audit log (RFC 6962 Merkle tree).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -67,13 +69,19 @@ def audit_prove(
     index: int = typer.Argument(..., metavar="INDEX"),
     size: int | None = typer.Option(None, "--size", metavar="N", help="Tree size; default the whole log."),
 ) -> None:
-    """Print the inclusion proof (audit path) of entry INDEX."""
+    """Print the inclusion proof (audit path) of entry INDEX, checked from the entry's leaf bytes; exit 1 if
+    the path does not lead from them to the root."""
     with opened_store(ctx) as store:
-        proof = api.inclusion(AuditLog(store), index, size)
-    settings(ctx).emit(
-        proof,
-        lambda: _print_proof(f"entry {index} in the tree of {proof['size']}", proof["path"], proof["root_hash"]),
-    )
+        proof = auditing.checked_inclusion(AuditLog(store), index, size)
+    title = f"entry {index} ({proof['kind']} at {proof['at']}) in the tree of {proof['size']}"
+    settings(ctx).emit(proof, lambda: _print_proof(title, proof["path"], proof["root_hash"]))
+    if not proof["verified"]:
+        raise ClipwardenError(
+            f"audit entry {index} is NOT verified: its leaf bytes do not lead along the path to the root "
+            "(run `clipwarden audit verify`)"
+        )
+    if not settings(ctx).json:
+        _say("verified: the path leads from the entry's leaf to the root hash")
 
 
 @audit_app.command("consistency")

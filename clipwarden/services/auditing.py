@@ -14,7 +14,6 @@ from sqlalchemy import select
 from clipwarden.audit import api as audit_api
 from clipwarden.audit.entries import parse_leaf
 from clipwarden.audit.log import AuditLog
-from clipwarden.audit.merkle import verify_inclusion
 from clipwarden.audit.replay import replay
 from clipwarden.store import Store
 from clipwarden.store.schema import clip_controls
@@ -27,18 +26,14 @@ def replay_log(log: AuditLog) -> dict[str, Any]:
 
 
 def checked_inclusion(log: AuditLog, index: int, size: int | None = None) -> dict[str, Any]:
-    """``audit prove``, with the proof checked here the way an outside verifier would (RFC 9162
-    2.1.3.2), and the entry's kind and time, so the auditor sees what was proved."""
-    proof = audit_api.inclusion(log, index, size)
-    verified = verify_inclusion(
-        bytes.fromhex(proof["leaf_hash"]),
-        proof["index"],
-        proof["size"],
-        [bytes.fromhex(node) for node in proof["path"]],
-        bytes.fromhex(proof["root_hash"]),
-    )
-    entry = parse_leaf(next(log.iter_entries(index, index)).leaf)
-    return proof | {"verified": verified, "kind": entry["kind"], "at": entry["at"]}
+    """``audit prove`` and the console's proof: the proof checked from the entry's own leaf bytes (never its
+    stored hash), and the entry's kind and time as that leaf says, so the auditor sees what was proved."""
+    proof = log.inclusion_proof(index, size)
+    try:
+        entry = parse_leaf(proof.leaf)
+    except ValueError:
+        entry = {"kind": "unreadable leaf", "at": None}
+    return audit_api.inclusion_document(proof) | {"kind": entry["kind"], "at": entry["at"]}
 
 
 def quarantined_clips(store: Store) -> list[dict[str, Any]]:

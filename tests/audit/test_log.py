@@ -20,6 +20,7 @@ from clipwarden.audit import AuditLog, api, append
 from clipwarden.audit.entries import canonical_json, make_leaf
 from clipwarden.audit.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
 from clipwarden.errors import ClipwardenError, NotFound
+from clipwarden.services import auditing
 from clipwarden.signing import load_or_create, verify_signature
 from clipwarden.store import Store
 from clipwarden.store.schema import audit_entries, audit_tree_heads
@@ -83,6 +84,11 @@ def test_the_commands_agree_with_the_stored_leaves(store: Store, cli: Cli, data_
     for index in (0, 6, 12):
         proof = cli("audit", "prove", str(index)).json()
         assert (proof["index"], proof["size"], proof["root_hash"]) == (index, 13, root.hex())
+        assert (proof["leaf_hash"], proof["verified"], proof["kind"]) == (
+            leaf_hash(leaves[index]).hex(),
+            True,
+            "decision",
+        )
         path = [bytes.fromhex(node) for node in proof["path"]]
         assert verify_inclusion(leaf_hash(leaves[index]), index, 13, path, root)
     old = cli("audit", "prove", "3", "--size", "5").json()
@@ -107,6 +113,7 @@ def test_the_commands_agree_with_the_stored_leaves(store: Store, cli: Cli, data_
         ("prove", "--", "-1"),
         ("prove", "2", "--size", "14"),
         ("prove", "5", "--size", "3"),
+        ("consistency", "--first", "0"),  # every tree extends the empty one: nothing to prove
         ("consistency", "--first", "9", "--second", "5"),
         ("consistency", "--first", "2", "--second", "99"),
         ("entries", "--from", "5", "--to", "2"),
@@ -174,6 +181,39 @@ def test_a_changed_leaf_is_named(store: Store, cli: Cli) -> None:
     set_row(store, 3, leaf=make_leaf(3, "decision", T0 + timedelta(seconds=3), {"allow": True}))
     document = failed_verification(cli)
     assert document["first_bad_index"] == 3 and "leaf hash" in document["problem"]
+
+
+def test_a_forged_leaf_is_not_verified_by_its_proof(store: Store, cli: Cli) -> None:
+    add(store, 10)
+    # A denial rewritten as an allow, its stored leaf hash (which the tree is built from) kept.
+    forged = stored_leaf(store, 3).replace(b'"allow":false', b'"allow":true')
+    set_row(store, 3, leaf=forged)
+    log = AuditLog(store)
+    checked = auditing.checked_inclusion(log, 3)
+    assert (checked["verified"], checked["kind"]) == (False, "decision")
+    assert checked["leaf_hash"] == leaf_hash(forged).hex()  # the hash of the bytes shown, not the stored one
+    assert api.inclusion(log, 3)["verified"] is False  # the HTTP API's proof
+    assert auditing.checked_inclusion(log, 4)["verified"] is True
+
+    proved = cli("audit", "prove", "3")
+    assert proved.code == 1 and proved.json()["verified"] is False
+    assert proved.err.count("\n") == 1 and proved.err.startswith("error: audit entry 3 is NOT verified")
+    as_text = cli("audit", "prove", "3", as_json=False)
+    assert as_text.code == 1 and "entry 3 (decision at" in as_text.out and "verified:" not in as_text.out
+    assert "verified: the path leads" in cli("audit", "prove", "4", as_json=False).out
+
+    document = failed_verification(cli)
+    assert document["first_bad_index"] == 3 and "leaf hash" in document["problem"]
+
+
+def test_an_unreadable_leaf_is_not_verified(store: Store, cli: Cli) -> None:
+    add(store, 4)
+    set_row(store, 2, leaf=b"\xffnot an entry")
+    checked = auditing.checked_inclusion(AuditLog(store), 2)
+    assert (checked["verified"], checked["kind"], checked["at"]) == (False, "unreadable leaf", None)
+    proved = cli("audit", "prove", "2")
+    assert proved.code == 1 and proved.err.startswith("error: audit entry 2 is NOT verified")
+    assert failed_verification(cli)["first_bad_index"] == 2
 
 
 def test_a_changed_kind_column_is_named(store: Store, cli: Cli) -> None:
@@ -244,6 +284,7 @@ def test_limit_a_rewrite_after_the_newest_head_goes_unseen(store: Store, cli: Cl
     add(store, 4)
     rewrite(store, 5)
     assert cli("audit", "verify").json()["ok"] is True
+    assert cli("audit", "prove", "5").json()["verified"] is True  # checked against the log's own root
 
 
 def test_a_truncated_log_is_caught(store: Store, cli: Cli) -> None:

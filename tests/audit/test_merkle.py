@@ -154,6 +154,19 @@ def test_rfc6962_vector_for_one_empty_leaf() -> None:
     assert MerkleTree([leaf_hash(b"")]).root().hex() == expected
 
 
+def test_hashes_of_any_other_length_are_refused() -> None:
+    tree = tree_of(leaves_of(5))
+    leaf, path, root = ref_leaf(b"leaf 0 2"), tree.inclusion_proof(2), tree.root()
+    assert verify_inclusion(leaf, 2, 5, path, root)
+    assert not verify_inclusion(b"", 0, 1, [], b"")  # equal, but not hashes
+    assert not verify_inclusion(leaf[:31], 0, 1, [], leaf[:31])
+    assert not verify_inclusion(leaf, 2, 5, [*path[:-1], path[-1] + b"\0"], root)
+    proof, old = tree.consistency_proof(3), tree.root(3)
+    assert verify_consistency(3, 5, old, root, proof)
+    assert not verify_consistency(3, 3, old + b"\0", old + b"\0", [])
+    assert not verify_consistency(3, 5, old, root, [proof[0][:16], *proof[1:]])
+
+
 # Every size from 1 to 64, exhaustively
 
 
@@ -218,9 +231,10 @@ def test_tampered_consistency_proofs_fail(n: int) -> None:
 
 def test_trivial_consistency_proofs() -> None:
     tree = tree_of(leaves_of(7))
-    assert tree.consistency_proof(0, 7) == [] == tree.consistency_proof(7, 7)
-    assert verify_consistency(0, 7, EMPTY_ROOT, tree.root(), [])
-    assert not verify_consistency(0, 7, tree.root(3), tree.root(), [])
+    assert tree.consistency_proof(7, 7) == []
+    # Every tree extends the empty one: a proof from size 0 would vouch for any second root.
+    assert not verify_consistency(0, 7, EMPTY_ROOT, tree.root(), [])
+    assert not verify_consistency(0, 0, EMPTY_ROOT, EMPTY_ROOT, [])
     assert verify_consistency(7, 7, tree.root(), tree.root(), [])
     assert not verify_consistency(7, 7, tree.root(), tree.root(6), [])
     assert not verify_consistency(3, 7, tree.root(3), tree.root(), [])
@@ -236,6 +250,8 @@ def test_bad_arguments_are_refused() -> None:
         tree.root(5)
     with pytest.raises(ValueError):
         tree.consistency_proof(3, 2)
+    with pytest.raises(ValueError):
+        tree.consistency_proof(0, 2)
     with pytest.raises(ValueError):
         tree.extend([b"short"])
     assert tree.size == 4

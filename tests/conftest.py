@@ -29,17 +29,20 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
-from sqlalchemy import URL, make_url
+from sqlalchemy import URL, make_url, update
 
 from clipwarden.cli import main
 from clipwarden.domain import AiVerdict, Camera, Household, RecordedClip
 from clipwarden.services import ingest_clip, register_camera, register_household
 from clipwarden.store import Store, open_store
 from clipwarden.store.db import BLOB_DIR
+from clipwarden.store.schema import clips
 
 PG_ENV = "CLIPWARDEN_TEST_PG"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = datetime(2025, 1, 1, 8, 0, tzinfo=UTC)
+# Past any date the tests act at: the command line's clock is the real one.
+KEPT_UNTIL = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 # Backends
@@ -229,6 +232,15 @@ def fleet(store: Store) -> Fleet:
             seeded.clip_ids[household.id].append(clip_id)
             seeded.media[clip_id] = clip.data
     return seeded
+
+
+@pytest.fixture
+def kept_fleet(store: Store, fleet: Fleet) -> Fleet:
+    """The fleet, as if on a plan that keeps its clips until 2100: for tests that share, play or export
+    them through the command line (whose clock is today's) or months after they were recorded."""
+    with store.begin() as conn:
+        conn.execute(update(clips).values(expires_at=KEPT_UNTIL))
+    return fleet
 
 
 # The command line

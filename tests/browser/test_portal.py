@@ -18,7 +18,7 @@ import pytest
 
 from clipwarden.consent.notices import notices_in_force
 from clipwarden.policy.decision import Actor
-from clipwarden.policy.gate import Circumstances, check
+from clipwarden.policy.gate import Ask, Circumstances, check
 from clipwarden.services import owner
 from clipwarden.services.users import authenticate
 from clipwarden.signing import load_or_create, verify_jws
@@ -49,9 +49,7 @@ def _share(served: Served, clip_id: str) -> str:
 
 def _reviewer_watches(served: Served, clip_id: str) -> None:
     """A reviewer at the Bucharest site views the clip under a lease: an allowed, consented view."""
-    decision = check(
-        served.store, REVIEWER, "view_media", clip_id, REVIEW, served.now, Circumstances(lease_active=True)
-    )
+    decision = check(served.store, Ask(REVIEWER, "view_media", clip_id, REVIEW, served.now, Circumstances(True)))
     assert decision.allow, decision.reason
 
 

@@ -50,12 +50,12 @@ def test_list_as_text_is_a_table_that_keeps_ids_whole(cli: Cli, fleet: Fleet) ->
     assert "3 clips" in shown.out
 
 
-def test_export_writes_the_exact_bytes(cli: Cli, fleet: Fleet, tmp_path: Path) -> None:
-    clip_id = fleet.clip_ids["hh-free"][2]
+def test_export_writes_the_exact_bytes(cli: Cli, kept_fleet: Fleet, tmp_path: Path) -> None:
+    clip_id = kept_fleet.clip_ids["hh-free"][2]
     exported = _ok(cli("clips", "export", clip_id, str(tmp_path / "mine.mp4")))
     written = (tmp_path / "mine.mp4").read_bytes()
-    assert written == fleet.media[clip_id]
-    assert exported == {"id": clip_id, "path": str(tmp_path / "mine.mp4"), "sha256": fleet.sha256(clip_id)}
+    assert written == kept_fleet.media[clip_id]
+    assert exported == {"id": clip_id, "path": str(tmp_path / "mine.mp4"), "sha256": kept_fleet.sha256(clip_id)}
     assert hashlib.sha256(written).hexdigest() == exported["sha256"]
 
 
@@ -141,15 +141,15 @@ def _assert_refused(result: CliResult, message: str) -> None:
     ids=lambda value: value[1] if isinstance(value, list) else None,
 )
 def test_bad_input_is_one_line_and_changes_nothing(
-    cli: Cli, fleet: Fleet, data_dir: Path, tmp_path: Path, args: list[str], message: str
+    cli: Cli, kept_fleet: Fleet, data_dir: Path, tmp_path: Path, args: list[str], message: str
 ) -> None:
     (tmp_path / "a-file").write_text("a file, not a directory")
-    deleted = fleet.clip_ids["hh-plus"][0]
+    deleted = kept_fleet.clip_ids["hh-plus"][0]
     _ok(cli("clips", "delete", deleted))
-    names = {"tmp": str(tmp_path), "clip": fleet.clip_ids["hh-free"][0], "deleted": deleted}
-    before = _snapshot(cli, fleet, data_dir)
+    names = {"tmp": str(tmp_path), "clip": kept_fleet.clip_ids["hh-free"][0], "deleted": deleted}
+    before = _snapshot(cli, kept_fleet, data_dir)
     _assert_refused(cli(*(arg.format(**names) for arg in args)), message.format(**names))
-    assert _snapshot(cli, fleet, data_dir) == before
+    assert _snapshot(cli, kept_fleet, data_dir) == before
     assert not (tmp_path / "x.mp4").exists()
 
 

@@ -85,8 +85,8 @@ def test_an_owner_gives_lists_and_withdraws_consent(cli: Cli, fleet: Fleet) -> N
     assert "not valid: consent is ConsentWithdrawn" in shown.out
 
 
-def test_an_owner_renews_after_a_material_change_and_consents_expire(cli: Cli, fleet: Fleet) -> None:
-    clip_id = fleet.clip_ids["hh-plus"][0]
+def test_an_owner_renews_after_a_material_change_and_consents_expire(cli: Cli, kept_fleet: Fleet) -> None:
+    clip_id = kept_fleet.clip_ids["hh-plus"][0]
     give = ["consents", "give", "--household", "hh-plus", "--clip", clip_id, "--purpose", REVIEW]
     consent_id = _ok(cli(*give, "--at", "2025-08-20T00:00:00Z"))["id"]
     lapsed = _ok(cli("consents", "list", "--household", "hh-plus", "--at", "2025-09-02T00:00:00Z"))[0]
@@ -113,9 +113,9 @@ def test_an_owner_renews_after_a_material_change_and_consents_expire(cli: Cli, f
     ids=["purpose", "notice-version", "site", "time", "scope"],
 )
 def test_bad_consents_fail_with_one_line_and_change_nothing(
-    cli: Cli, fleet: Fleet, args: list[str], message: str
+    cli: Cli, kept_fleet: Fleet, args: list[str], message: str
 ) -> None:
-    clip_id = fleet.clip_ids["hh-plus"][0]
+    clip_id = kept_fleet.clip_ids["hh-plus"][0]
     _fails(cli("consents", "give", "--household", "hh-plus", "--clip", clip_id, *args), message)
     assert _ok(cli("consents", "list", "--household", "hh-plus")) == []
 

@@ -134,10 +134,10 @@ def _b64(raw: bytes) -> str:
 
 
 @pytest.fixture
-def issued(cli: Cli, fleet: Fleet, tmp_path: Path) -> tuple[str, dict[str, Any]]:
+def issued(cli: Cli, kept_fleet: Fleet, tmp_path: Path) -> tuple[str, dict[str, Any]]:
     """A genuine receipt from `receipts get`, and its payload."""
     consent_id = cli(
-        "consents", "give", "--household", "hh-free", "--clip", fleet.clip_ids["hh-free"][0], "--purpose", REVIEW
+        "consents", "give", "--household", "hh-free", "--clip", kept_fleet.clip_ids["hh-free"][0], "--purpose", REVIEW
     ).json()["id"]
     got = cli("receipts", "get", consent_id, "--household", "hh-free", "--out", str(tmp_path / "receipt.jws"))
     assert (got.code, got.err) == (0, "")

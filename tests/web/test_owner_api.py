@@ -111,8 +111,10 @@ def test_bad_share_requests_change_nothing_and_are_logged(api: Any, fleet: Any, 
     assert api.call("free", "GET", "/api/consents").json() == []
 
 
-def test_access_log_shows_the_operator_export_but_not_the_owner(api: Any, fleet: Any, cli: Any, tmp_path: Any) -> None:
-    clip = fleet.clip_ids["hh-free"][0]
+def test_access_log_shows_the_operator_export_but_not_the_owner(
+    api: Any, kept_fleet: Any, cli: Any, tmp_path: Any
+) -> None:
+    clip = kept_fleet.clip_ids["hh-free"][0]
     api.call("free", "GET", f"/api/clips/{clip}/media")
     assert api.call("free", "GET", f"/api/clips/{clip}/access-log").json() == []
     assert cli("clips", "export", clip, str(tmp_path / "copy.mp4")).code == 0

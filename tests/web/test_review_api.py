@@ -186,6 +186,16 @@ def test_media_urls_are_bound_to_the_session_and_expire(floor: Floor) -> None:
     assert expired.status_code == 403 and "expired" in expired.json()["detail"]
 
 
+@pytest.mark.parametrize("signature", ["%C3%A9", "%FF", "%E2%82%AC" * 21])
+def test_a_signature_outside_ascii_is_refused_and_logged(floor: Floor, signature: str) -> None:
+    work = floor.next("ana").json()
+    before = floor.count(audit_entries)
+    url = f"{urlsplit(work['media_url']).path}?expires=1&signature={signature}"
+    answer = floor.call("ana", "GET", url)
+    assert answer.status_code == 403 and "not valid" in answer.json()["detail"]
+    assert floor.count(audit_entries) > before, "the refusal was not logged"
+
+
 def test_bad_annotations_are_refused_logged_and_change_nothing(floor: Floor) -> None:
     work = floor.next("ana").json()
     token = work["task_token"]

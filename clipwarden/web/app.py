@@ -7,14 +7,14 @@ Routes are thin: they name the actor from the bearer token and call the use case
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -32,11 +32,9 @@ from clipwarden.signing import load_or_create
 from clipwarden.store import Store
 from clipwarden.times import utc_now
 from clipwarden.web import pages, review_api
-from clipwarden.web.auth import WebSettings, bearer_actor, log_refusal
+from clipwarden.web.auth import CredentialFirst, WebSettings, bearer_actor, bearer_token, log_refusal
 from clipwarden.web.limits import BodyLimit
-
-_STREAM_CHUNK = 64 * 1024
-
+from clipwarden.web.media import media_response
 
 # The bearer token's account, and for reviewers the check that they work from their site's networks.
 _actor = bearer_actor
@@ -67,6 +65,7 @@ class ShareRequest(BaseModel):
 def create_app(store: Store, clock: Callable[[], datetime] = utc_now, settings: WebSettings | None = None) -> FastAPI:
     """The API and the pages. ``settings`` default to ``WebSettings.from_env()`` (web/auth.py)."""
     app = FastAPI(title="clipwarden", version="0.1.0", description="Consent-first review of home-camera clips.")
+    app.router.route_class = CredentialFirst
     key = load_or_create(store.data_dir)
     audit_log = AuditLog(store)
 
@@ -97,10 +96,10 @@ def create_app(store: Store, clock: Callable[[], datetime] = utc_now, settings: 
     def get_clip(clip_id: str, who: Owner) -> dict[str, Any]:
         return owner.get_clip(store, who, clip_id, clock())
 
-    @app.get("/api/clips/{clip_id}/media")
-    def clip_media(clip_id: str, who: Owner) -> StreamingResponse:
+    @app.api_route("/api/clips/{clip_id}/media", methods=["GET", "HEAD"])
+    def clip_media(request: Request, clip_id: str, who: Owner) -> Response:
         media = owner.open_media(store, who, clip_id, clock())
-        return StreamingResponse(_chunks(media), media_type="video/mp4", headers={"Cache-Control": "no-store"})
+        return media_response(media, request, {"Cache-Control": "no-store"})
 
     @app.delete("/api/clips/{clip_id}")
     def delete_clip(clip_id: str, who: Owner) -> dict[str, Any]:
@@ -159,12 +158,6 @@ def create_app(store: Store, clock: Callable[[], datetime] = utc_now, settings: 
     return app
 
 
-def _chunks(media: Any) -> Iterator[bytes]:
-    with media:
-        while chunk := media.read(_STREAM_CHUNK):
-            yield chunk
-
-
 def _log_oversized(store: Store, clock: Callable[[], datetime], scope: Any, detail: str) -> None:
     request = Request(scope)
     with store.connect() as conn:
@@ -213,5 +206,5 @@ def _install_error_handlers(app: FastAPI, store: Store, clock: Callable[[], date
 
 
 def _token_actor(conn: Any, request: Request) -> Actor | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return actor_for_token(conn, token) if scheme.lower() == "bearer" and token else None
+    token = bearer_token(request)
+    return actor_for_token(conn, token) if token is not None else None

@@ -13,14 +13,17 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from clipwarden.consent.vocabulary import SITES
 from clipwarden.errors import ClipwardenError
@@ -135,6 +138,37 @@ def bearer_actor(
         raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
     check_network(request, found)
     return found
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def require_credential(request: Request) -> None:
+    """401 unless the request names a known bearer token, or carries a page session for the route's own
+    check to resume."""
+    token = bearer_token(request)
+    if token is not None:
+        bearer_actor(request, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token))
+    elif web_settings(request).sessions.cookie_name not in request.cookies:
+        raise HTTPException(401, "bearer token required", headers={"WWW-Authenticate": "Bearer"})
+
+
+class CredentialFirst(APIRoute):
+    """An API route that reads its body only once the caller is known. FastAPI reads the body before it
+    runs the dependencies, so without this a bad body sent without a credential would be answered 422."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        if self.body_field is None:
+            return handle
+
+        async def credential_first(request: Request) -> Response:
+            await run_in_threadpool(require_credential, request)
+            return await handle(request)
+
+        return credential_first
 
 
 def log_refusal(store: Store, request: Request, status: int, detail: str, actor: Actor | None, at: datetime) -> None:

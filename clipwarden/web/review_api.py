@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,12 +22,13 @@ from clipwarden.review.leases import ReviewSettings
 from clipwarden.services import reviewer as review
 from clipwarden.store import Store
 from clipwarden.web import sessions
-from clipwarden.web.auth import bearer_actor, check_network, web_settings
+from clipwarden.web.auth import CredentialFirst, bearer_actor, bearer_token, check_network, web_settings
+from clipwarden.web.media import media_response
 
 Label = Literal["intruder", "resident", "visitor", "pet", "vehicle", "environment", "no_event"]
 assert set(Label.__args__) == set(LABELS)  # type: ignore[attr-defined]
 
-router = APIRouter(prefix="/api/review", tags=["reviewer"])
+router = APIRouter(prefix="/api/review", tags=["reviewer"], route_class=CredentialFirst)
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,8 @@ class Seat:
 def _seat(request: Request) -> Seat:
     """A reviewer by bearer token (bots, scripts) or by the workstation's cookie session (a person)."""
     store: Store = request.app.state.store
-    authorization = request.headers.get("authorization", "")
-    if authorization.lower().startswith("bearer "):
-        token = authorization.split(" ", 1)[1]
+    token = bearer_token(request)
+    if token is not None:
         actor = bearer_actor(request, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token))
         return _as_reviewer(actor, review.credential_fingerprint(token))
     settings = web_settings(request).sessions
@@ -122,15 +122,16 @@ def next_task(request: Request, seat: Reviewer, body: NextRequest | None = None)
     return work
 
 
-@router.get("/media/{session_id}")
+@router.api_route("/media/{session_id}", methods=["GET", "HEAD"])
 def media(
     request: Request,
     seat: Reviewer,
     session_id: str,
     expires: Annotated[int, Query()],
     signature: Annotated[str, Query(max_length=64)],
-) -> FileResponse:
-    """The rendition; Range requests are answered in part. Nothing is cached on the way."""
+) -> Response:
+    """The rendition; Range requests are answered in part, HEAD as GET without the body. Nothing is
+    cached on the way."""
     path = review.media_path(
         request.app.state.store,
         seat.actor,
@@ -141,13 +142,12 @@ def media(
         _now(request),
         _settings(request),
     )
-    return FileResponse(
-        path,
-        media_type="video/mp4",
-        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
-        content_disposition_type="inline",
-        filename="task.mp4",
-    )
+    headers = {
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": 'inline; filename="task.mp4"',
+    }
+    return media_response(path.open("rb"), request, headers)
 
 
 @router.post("/tasks/{task_token}/annotations", status_code=201)

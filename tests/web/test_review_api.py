@@ -173,6 +173,28 @@ def test_the_daily_cap_stops_offers(floor: Floor) -> None:
     assert floor.next("ana").status_code == 200
 
 
+def test_the_rendition_answers_head_and_range_errors_in_json(floor: Floor) -> None:
+    work = floor.next("ana").json()
+    whole = _media(floor, "ana", work)
+    head = floor.call("ana", "HEAD", work["media_url"])
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == str(len(whole.content)) and head.headers["content-type"] == "video/mp4"
+    for malformed in ["bytes=abc", "pages=0-1", "bytes=5-2", "bytes=0-1,4-5"]:  # ignored: the whole file
+        answer = _media(floor, "ana", work, Range=malformed)
+        assert (answer.status_code, answer.content) == (200, whole.content), malformed
+    before = floor.count(audit_entries)
+    past = _media(floor, "ana", work, Range=f"bytes={len(whole.content)}-")
+    assert (past.status_code, past.headers["content-range"]) == (416, f"bytes */{len(whole.content)}")
+    assert "past the end" in past.json()["detail"]
+    assert floor.count(audit_entries) > before, "the refusal was not logged"
+    bad_body = floor.client.post(
+        f"/api/review/tasks/{work['task_token']}/annotations",
+        content=b"{",
+        headers={"content-type": "application/json"},
+    )
+    assert (bad_body.status_code, bad_body.json()["detail"]) == (401, "bearer token required")
+
+
 def test_media_urls_are_bound_to_the_session_and_expire(floor: Floor) -> None:
     work = floor.next("ana").json()
     assert _media(floor, "bo", work).status_code == 403  # another reviewer's session

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher, Type
 from pages_support import ORIGIN, PASSWORD, Clock, PageClient, Site, audit_size, cheap_hasher, entries_since
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from clipwarden.services import owner, users
 from clipwarden.store import Store
 from clipwarden.store.schema import sign_in_failures, web_sessions
+from clipwarden.store.schema import users as user_accounts
 from clipwarden.web.auth import WebSettings
 from clipwarden.web.sessions import SessionSettings
 
@@ -275,6 +276,18 @@ def test_users_password_sets_a_password_from_stdin(
     assert changed.code == 0, changed.err
     assert changed.json()["user_id"] == user_id
     assert users.authenticate(store, user_id, PASSWORD, datetime.now(UTC)) is not None
+
+
+@pytest.mark.parametrize("role", ["reviewer", "owner"])
+def test_an_unknown_site_is_refused_in_one_line_naming_the_sites(
+    cli: Callable[..., Any], store: Store, role: str
+) -> None:
+    household = ["--household", "hh-free"] if role == "owner" else []
+    done = cli("users", "add", "--role", role, *household, "--site", "mars")
+    assert (done.code, done.out) == (1, "")
+    assert done.err.strip().splitlines() == ["error: unknown site 'mars'; one of in-hyd, ro-buc, us-sea"]
+    with store.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(user_accounts)).scalar_one() == 0
 
 
 @pytest.mark.parametrize(

@@ -207,7 +207,7 @@ class AuditLog:
             if index >= tree.size:
                 raise NotFound(f"no audit entry {index}: the log holds {tree.size} entries")
             if index >= size:
-                raise ClipwardenError(f"audit entry {index} is not in the tree of size {size}")
+                raise NotFound(f"audit entry {index} is not in the tree of size {size}")
             return InclusionProof(
                 index, size, tree.leaf_hash(index), tree.inclusion_proof(index, size), tree.root(size)
             )
@@ -217,7 +217,7 @@ class AuditLog:
         with self._lock:
             tree = self._refreshed()
             second = _checked_size(tree, second)
-            if not 0 <= first <= second:
+            if not 0 <= _checked_size(tree, first) <= second:
                 raise ClipwardenError(f"first size {first} must be between 0 and second size {second}")
             return ConsistencyProof(
                 first, second, tree.root(first), tree.root(second), tree.consistency_proof(first, second)
@@ -301,8 +301,10 @@ def _damaged(from_index: int) -> ClipwardenError:
 def _checked_size(tree: MerkleTree, size: int | None) -> int:
     if size is None:
         return tree.size
-    if not 0 <= size <= tree.size:
-        raise ClipwardenError(f"tree size {size} is not between 0 and the log's {tree.size} entries")
+    if size < 0:
+        raise ClipwardenError(f"tree size {size} is negative")
+    if size > tree.size:  # that tree does not exist (yet)
+        raise NotFound(f"no tree of size {size}: the log holds {tree.size} entries")
     return size
 
 

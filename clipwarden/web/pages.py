@@ -37,7 +37,7 @@ from clipwarden.services.users import authenticate
 from clipwarden.store import Store
 from clipwarden.times import iso_utc
 from clipwarden.web import sessions
-from clipwarden.web.auth import check_network, client_address, log_refusal, web_settings
+from clipwarden.web.auth import Refusal, check_network, client_address, log_refusal, refusal_log, web_settings
 from clipwarden.web.media import media_response
 from clipwarden.web.sessions import PageSession
 
@@ -59,6 +59,7 @@ DONE_MESSAGES = {
     "withdrawn": "Consent withdrawn. The clip has left the review queue and every future training set.",
     "confirmed": "Confirmed: the clip is released for human review under your consent.",
 }
+SIGN_IN_FAILED = "sign-in failed: unknown account or wrong password"
 _STATUS_OF: tuple[tuple[type[ClipwardenError], int], ...] = ((NotFound, 404), (Conflict, 409), (Denied, 403))
 
 
@@ -80,8 +81,8 @@ class PageRoute(APIRoute):
                 response = RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
             except (ClipwardenError, StarletteHTTPException, RequestValidationError) as error:
                 status, detail = _refusal(error)
-                response = await run_in_threadpool(refused_page, request, status, detail)
-                response.headers.update(getattr(error, "headers", None) or {})
+                headers = getattr(error, "headers", None) or {}
+                response = await run_in_threadpool(refused_page, request, Refusal(status, detail, headers))
             return _hardened(response)
 
         return guarded
@@ -90,12 +91,15 @@ class PageRoute(APIRoute):
 router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, include_in_schema=False)
 
 
-def refused_page(request: Request, status: int, detail: str) -> Response:
-    """Log the refusal, then show it."""
-    session: PageSession | None = getattr(request.state, "page_session", None)
+def refused_page(request: Request, refusal: Refusal) -> Response:
+    """Log the refusal (count it, for someone not signed in), then show it. A refusal that came before the
+    session was looked at (a cross-site post) is logged in the name of the session the cookie names."""
+    session = request.state.page_session if hasattr(request.state, "page_session") else _resumed(request)
     actor = session.actor if session is not None else getattr(request.state, "actor", None)
-    log_refusal(_store(request), request, status, detail, actor, _now(request))
-    return render(request, "error.html", status=status, code=status, detail=detail)
+    answer = log_refusal(request, refusal, actor, _now(request))
+    page = render(request, "error.html", status=answer.status, code=answer.status, detail=answer.detail)
+    page.headers.update(answer.headers)
+    return page
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -225,12 +229,14 @@ def sign_in_page(request: Request, next: str = "") -> Response:
 @router.post("/sign-in")
 def sign_in(request: Request, form: Annotated[Form, Depends(sign_in_form)]) -> Response:
     store, at, settings = _store(request), _now(request), web_settings(request).sessions
+    if refusal_log(request).over_allowance(request, at):  # answered 429 before the attempt costs a write
+        return _sign_in_refused(request, form, 401, SIGN_IN_FAILED)
     try:
         actor = authenticate(store, form.one("user_id").strip(), form.one("password"), at)
     except TooManyAttempts as paused:
         return _sign_in_refused(request, form, 429, str(paused), {"Retry-After": str(paused.retry_after)})
     if actor is None:
-        return _sign_in_refused(request, form, 401, "sign-in failed: unknown account or wrong password")
+        return _sign_in_refused(request, form, 401, SIGN_IN_FAILED)
     request.state.actor = actor
     check_network(request, actor)
     cookie_value, _ = sessions.start(store, actor, client_address(request), at, settings)
@@ -242,10 +248,11 @@ def sign_in(request: Request, form: Annotated[Form, Depends(sign_in_form)]) -> R
 def _sign_in_refused(
     request: Request, form: Form, status: int, detail: str, headers: dict[str, str] | None = None
 ) -> Response:
-    """The sign-in page again, with the reason; the attempt is logged."""
-    log_refusal(_store(request), request, status, detail, None, _now(request))
-    response = render(request, "sign_in.html", status=status, error=detail, next=_local_path(form.one("next")))
-    response.headers.update(headers or {})
+    """The sign-in page again, with the reason; the attempt is counted (nobody is signed in)."""
+    answer = log_refusal(request, Refusal(status, detail, headers or {}), None, _now(request))
+    next_path = _local_path(form.one("next"))
+    response = render(request, "sign_in.html", status=answer.status, error=answer.detail, next=next_path)
+    response.headers.update(answer.headers)
     return response
 
 

@@ -224,8 +224,9 @@ def test_bad_annotations_are_refused_logged_and_change_nothing(floor: Floor) -> 
     bad: list[tuple[str, str, dict[str, Any], int]] = [
         ("ana", token, {"label": "burglar"}, 422),
         ("ana", token, {"label": "pet", "surprise": 1}, 422),
-        ("ana", token, {"label": "pet", "segments": [{"start_s": 2, "end_s": 1, "label": "pet"}]}, 400),
-        ("ana", token, {"label": "pet", "boxes": [{"t_s": 0, "x": 0.9, "y": 0, "w": 0.5, "h": 0.1}]}, 400),
+        ("ana", token, {"label": "pet", "segments": [{"start_s": 2, "end_s": 1, "label": "pet"}]}, 422),
+        ("ana", token, {"label": "pet", "segments": [{"start_s": 1, "end_s": 1, "label": "pet"}]}, 422),
+        ("ana", token, {"label": "pet", "boxes": [{"t_s": 0, "x": 0.9, "y": 0, "w": 0.5, "h": 0.1}]}, 422),
         ("bo", token, {"label": "pet"}, 404),  # not leased to bo
         ("ana", "tt_made_up", {"label": "pet"}, 404),
     ]

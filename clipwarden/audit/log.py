@@ -214,7 +214,7 @@ class AuditLog:
             if index >= tree.size:
                 raise NotFound(f"no audit entry {index}: the log holds {tree.size} entries")
             if index >= size:
-                raise ClipwardenError(f"audit entry {index} is not in the tree of size {size}")
+                raise NotFound(f"audit entry {index} is not in the tree of size {size}")
             path, root_hash = tree.inclusion_proof(index, size), tree.root(size)
         leaf = next(self.iter_entries(index, index)).leaf
         return InclusionProof(index, size, leaf, path, root_hash)
@@ -225,7 +225,7 @@ class AuditLog:
             tree = self._refreshed()
             second = _checked_size(tree, second)
             # Every tree extends the empty one, so a proof from size 0 would prove nothing (verifiers refuse it).
-            if not 1 <= first <= second:
+            if not 1 <= _checked_size(tree, first) <= second:
                 raise ClipwardenError(f"first size {first} must be between 1 and second size {second}")
             return ConsistencyProof(
                 first, second, tree.root(first), tree.root(second), tree.consistency_proof(first, second)
@@ -309,8 +309,10 @@ def _damaged(from_index: int) -> ClipwardenError:
 def _checked_size(tree: MerkleTree, size: int | None) -> int:
     if size is None:
         return tree.size
-    if not 0 <= size <= tree.size:
-        raise ClipwardenError(f"tree size {size} is not between 0 and the log's {tree.size} entries")
+    if size < 0:
+        raise ClipwardenError(f"tree size {size} is negative")
+    if size > tree.size:  # that tree does not exist (yet)
+        raise NotFound(f"no tree of size {size}: the log holds {tree.size} entries")
     return size
 
 

@@ -149,7 +149,8 @@ def media_path(
     """The rendition file for a signed media URL, after the URL checks out and the gate allows the view
     again at ``at`` (logged). Expired, altered or another credential's URLs are Denied."""
     _require_reviewer(reviewer)
-    if not hmac.compare_digest(signature, _url_signature(store, session_id, expires, credential)):
+    # As bytes: compare_digest refuses str with characters outside ASCII, and any signature may arrive.
+    if not hmac.compare_digest(signature.encode(), _url_signature(store, session_id, expires, credential).encode()):
         raise Denied("media URL is not valid for this session")
     if expires < at.timestamp():
         raise Denied("media URL has expired; ask for the task again")

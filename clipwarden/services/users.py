@@ -170,6 +170,8 @@ def _digest(text: str) -> str:
 def _check_account(role: str, household_id: str | None, site: str | None) -> None:
     if role not in ROLES:
         raise ClipwardenError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if site is not None and site not in SITES:
+        raise ClipwardenError(f"unknown site {site!r}; one of {', '.join(SITES)}")
     if (role == "owner") != (household_id is not None):
         raise ClipwardenError("an owner account needs --household, and only an owner account takes one")
     if role == "reviewer" and site not in SITES:

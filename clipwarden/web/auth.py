@@ -13,14 +13,18 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from clipwarden.consent.vocabulary import SITES
 from clipwarden.errors import ClipwardenError
@@ -29,6 +33,7 @@ from clipwarden.services.audit_trail import log_change
 from clipwarden.services.users import actor_for_token
 from clipwarden.store import Store
 from clipwarden.web.sessions import SessionSettings
+from clipwarden.web.throttle import Allowance, IntervalCount, RefusalCounter
 
 SITE_NETWORKS_ENV = "CLIPWARDEN_SITE_NETWORKS"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -95,6 +100,7 @@ class WebSettings:
 
     sessions: SessionSettings = field(default_factory=SessionSettings)
     networks: SiteNetworks = field(default_factory=SiteNetworks)
+    refusals: Allowance = field(default_factory=Allowance)  # refusals without a credential, per source
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> WebSettings:
@@ -119,11 +125,11 @@ def check_network(request: Request, actor: Actor) -> None:
         raise HTTPException(403, f"reviewers of site {actor.site} may not work from {address or 'an unknown address'}")
 
 
-_bearer = HTTPBearer(auto_error=False)
+bearer_scheme = HTTPBearer(auto_error=False, description="A token from `clipwarden users add`")
 
 
 def bearer_actor(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 ) -> Actor:
     """The API's actor: the bearer token's account, from a network its role may work from."""
     if credentials is None:
@@ -133,22 +139,125 @@ def bearer_actor(
         found = actor_for_token(conn, credentials.credentials)
     if found is None:
         raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
+    request.state.actor = found  # refusals from here on are logged in its name
     check_network(request, found)
     return found
 
 
-def log_refusal(store: Store, request: Request, status: int, detail: str, actor: Actor | None, at: datetime) -> None:
-    """The audit entry of a refused request, in the API's form (``web.app._install_error_handlers``)."""
-    with store.begin() as conn:
-        log_change(
-            conn,
-            "refusal",
-            at,
-            {
-                "method": request.method,
-                "path": request.url.path,
-                "status": status,
-                "detail": detail,
-                "actor": None if actor is None else {"id": actor.id, "role": actor.role},
-            },
-        )
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def require_credential(request: Request) -> None:
+    """401 unless the request names a known bearer token, or carries a page session for the route's own
+    check to resume."""
+    token = bearer_token(request)
+    if token is not None:
+        bearer_actor(request, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token))
+    elif web_settings(request).sessions.cookie_name not in request.cookies:
+        raise HTTPException(401, "bearer token required", headers={"WWW-Authenticate": "Bearer"})
+
+
+class CredentialFirst(APIRoute):
+    """An API route that reads its body only once the caller is known. FastAPI reads the body before it
+    runs the dependencies, so without this a bad body sent without a credential would be answered 422."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        if self.body_field is None:
+            return handle
+
+        async def credential_first(request: Request) -> Response:
+            await run_in_threadpool(require_credential, request)
+            return await handle(request)
+
+        return credential_first
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """How a refused request is answered: as the route refused it, or 429 once its source is throttled."""
+
+    status: int
+    detail: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class RefusalLog:
+    """Where refused requests are written down. A refusal of a known actor is one audit entry (kind
+    "refusal") at once. Any other is counted per source (web/throttle.py); each interval that saw some is
+    one entry (kind "refusals"), written at the first refusal after it, by ``flush`` (every interval while
+    the app runs) and at shutdown, so no count is lost."""
+
+    def __init__(self, store: Store, allowance: Allowance) -> None:
+        self.store, self.allowance = store, allowance
+        self._counter = RefusalCounter(allowance)
+        self._lock = threading.Lock()  # handlers run on a thread pool
+
+    def record(self, request: Request, refusal: Refusal, actor: Actor | None, at: datetime) -> Refusal:
+        """Log or count ``refusal``; returns the answer to give."""
+        detail = refusal.detail if isinstance(refusal.detail, str) else "invalid request body or parameters"
+        if actor is not None:
+            self._append("refusal", at, _refusal_entry(request, refusal.status, detail, actor))
+            return refusal
+        with self._lock:
+            counted = self._counter.count(client_address(request), at)
+        self._append_count(counted.ended, at)
+        if counted.retry_after_s is None:
+            return refusal
+        wait = counted.retry_after_s
+        return Refusal(429, THROTTLED.format(wait=wait), {"Retry-After": str(wait)})
+
+    def over_allowance(self, request: Request, at: datetime) -> bool:
+        """Whether a refusal of this request's source would be answered 429 now."""
+        with self._lock:
+            return self._counter.over_allowance(client_address(request), at)
+
+    def flush(self, at: datetime, *, final: bool = False) -> None:
+        """Write the interval that has ended by ``at`` (``final``: every count held, at shutdown)."""
+        with self._lock:
+            ended = self._counter.take_all() if final else self._counter.take_ended(at)
+        self._append_count(ended, at)
+
+    def _append_count(self, ended: IntervalCount | None, at: datetime) -> None:
+        if ended is not None:
+            self._append("refusals", at, ended.entry())
+
+    def _append(self, kind: str, at: datetime, fields: dict[str, Any]) -> None:
+        with self.store.begin() as conn:
+            log_change(conn, kind, at, fields)
+
+
+THROTTLED = "too many refused requests from this address without a valid credential; try again in {wait} s"
+
+
+def _refusal_entry(request: Request, status: int, detail: str, actor: Actor) -> dict[str, Any]:
+    return {
+        "method": request.method,
+        "path": request.url.path,
+        "status": status,
+        "detail": detail,
+        "actor": {"id": actor.id, "role": actor.role},
+    }
+
+
+def known_actor(request: Request) -> Actor | None:
+    """The actor a route has already named, else the bearer token's account, else None."""
+    named: Actor | None = getattr(request.state, "actor", None)
+    token = bearer_token(request)
+    if named is not None or token is None:
+        return named
+    store: Store = request.app.state.store
+    with store.connect() as conn:
+        return actor_for_token(conn, token)
+
+
+def refusal_log(request: Request) -> RefusalLog:
+    log: RefusalLog = request.app.state.refusal_log
+    return log
+
+
+def log_refusal(request: Request, refusal: Refusal, actor: Actor | None, at: datetime) -> Refusal:
+    """Log a refused request (counted if no actor is known); returns the answer to give."""
+    return refusal_log(request).record(request, refusal, actor, at)

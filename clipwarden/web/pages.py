@@ -10,17 +10,16 @@ session token first. A refused request gets an HTML page with the right status a
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -38,7 +37,8 @@ from clipwarden.services.users import authenticate
 from clipwarden.store import Store
 from clipwarden.times import iso_utc
 from clipwarden.web import sessions
-from clipwarden.web.auth import check_network, client_address, log_refusal, web_settings
+from clipwarden.web.auth import Refusal, check_network, client_address, log_refusal, refusal_log, web_settings
+from clipwarden.web.media import media_response
 from clipwarden.web.sessions import PageSession
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -59,7 +59,7 @@ DONE_MESSAGES = {
     "withdrawn": "Consent withdrawn. The clip has left the review queue and every future training set.",
     "confirmed": "Confirmed: the clip is released for human review under your consent.",
 }
-_MEDIA_CHUNK = 64 * 1024
+SIGN_IN_FAILED = "sign-in failed: unknown account or wrong password"
 _STATUS_OF: tuple[tuple[type[ClipwardenError], int], ...] = ((NotFound, 404), (Conflict, 409), (Denied, 403))
 
 
@@ -81,7 +81,8 @@ class PageRoute(APIRoute):
                 response = RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
             except (ClipwardenError, StarletteHTTPException, RequestValidationError) as error:
                 status, detail = _refusal(error)
-                response = await run_in_threadpool(refused_page, request, status, detail)
+                headers = getattr(error, "headers", None) or {}
+                response = await run_in_threadpool(refused_page, request, Refusal(status, detail, headers))
             return _hardened(response)
 
         return guarded
@@ -90,12 +91,15 @@ class PageRoute(APIRoute):
 router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, include_in_schema=False)
 
 
-def refused_page(request: Request, status: int, detail: str) -> Response:
-    """Log the refusal, then show it."""
-    session: PageSession | None = getattr(request.state, "page_session", None)
+def refused_page(request: Request, refusal: Refusal) -> Response:
+    """Log the refusal (count it, for someone not signed in), then show it. A refusal that came before the
+    session was looked at (a cross-site post) is logged in the name of the session the cookie names."""
+    session = request.state.page_session if hasattr(request.state, "page_session") else _resumed(request)
     actor = session.actor if session is not None else getattr(request.state, "actor", None)
-    log_refusal(_store(request), request, status, detail, actor, _now(request))
-    return render(request, "error.html", status=status, code=status, detail=detail)
+    answer = log_refusal(request, refusal, actor, _now(request))
+    page = render(request, "error.html", status=answer.status, code=answer.status, detail=answer.detail)
+    page.headers.update(answer.headers)
+    return page
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -225,12 +229,14 @@ def sign_in_page(request: Request, next: str = "") -> Response:
 @router.post("/sign-in")
 def sign_in(request: Request, form: Annotated[Form, Depends(sign_in_form)]) -> Response:
     store, at, settings = _store(request), _now(request), web_settings(request).sessions
+    if refusal_log(request).over_allowance(request, at):  # answered 429 before the attempt costs a write
+        return _sign_in_refused(request, form, 401, SIGN_IN_FAILED)
     try:
         actor = authenticate(store, form.one("user_id").strip(), form.one("password"), at)
     except TooManyAttempts as paused:
         return _sign_in_refused(request, form, 429, str(paused), {"Retry-After": str(paused.retry_after)})
     if actor is None:
-        return _sign_in_refused(request, form, 401, "sign-in failed: unknown account or wrong password")
+        return _sign_in_refused(request, form, 401, SIGN_IN_FAILED)
     request.state.actor = actor
     check_network(request, actor)
     cookie_value, _ = sessions.start(store, actor, client_address(request), at, settings)
@@ -242,10 +248,11 @@ def sign_in(request: Request, form: Annotated[Form, Depends(sign_in_form)]) -> R
 def _sign_in_refused(
     request: Request, form: Form, status: int, detail: str, headers: dict[str, str] | None = None
 ) -> Response:
-    """The sign-in page again, with the reason; the attempt is logged."""
-    log_refusal(_store(request), request, status, detail, None, _now(request))
-    response = render(request, "sign_in.html", status=status, error=detail, next=_local_path(form.one("next")))
-    response.headers.update(headers or {})
+    """The sign-in page again, with the reason; the attempt is counted (nobody is signed in)."""
+    answer = log_refusal(request, Refusal(status, detail, headers or {}), None, _now(request))
+    next_path = _local_path(form.one("next"))
+    response = render(request, "sign_in.html", status=answer.status, error=answer.detail, next=next_path)
+    response.headers.update(answer.headers)
     return response
 
 
@@ -292,12 +299,12 @@ def clip_page(request: Request, clip_id: str, session: OwnerSession, done: str =
     )
 
 
-@router.get("/clips/{clip_id}/video")
+@router.api_route("/clips/{clip_id}/video", methods=["GET", "HEAD"])
 def clip_video(request: Request, clip_id: str, session: OwnerSession) -> Response:
     """The clip's MP4 for the page's video element, opened through the enforcement point; byte ranges as
     browsers ask for them."""
     media = owner.open_media(_store(request), session.actor, clip_id, _now(request))
-    return _media_response(media, request.headers.get("range"))
+    return media_response(media, request)
 
 
 @router.post("/clips/{clip_id}/share")
@@ -433,58 +440,3 @@ def _number(text: str, what: str) -> int:
         return int(text)
     except ValueError:
         raise ClipwardenError(f"{what} must be a whole number, not {text!r}") from None
-
-
-def _media_response(media: BinaryIO, range_header: str | None) -> Response:
-    """The whole file (200), or the one byte range asked for (206); 416 for a range past the end."""
-    if not media.seekable():
-        return StreamingResponse(_chunks(media, None), media_type="video/mp4")
-    size = media.seek(0, os.SEEK_END)
-    try:
-        span = _byte_range(range_header, size)
-    except _Unsatisfiable:
-        media.close()
-        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
-    start, end = span or (0, size - 1)
-    media.seek(start)
-    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
-    if span is not None:
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    status = 200 if span is None else 206
-    return StreamingResponse(_chunks(media, end - start + 1), status, headers, media_type="video/mp4")
-
-
-class _Unsatisfiable(Exception):
-    """The range asked for starts past the end of the file."""
-
-
-def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """RFC 9110 14.2: one ``bytes=`` range as (first, last); None to send everything (no header, or one
-    this server does not serve: malformed, or several ranges); _Unsatisfiable when it starts past the end."""
-    unit, _, spec = (header or "").partition("=")
-    first, dash, last = spec.strip().partition("-")
-    if (
-        unit.strip() != "bytes"
-        or not dash
-        or not (first + last).isdigit()
-        or (first and last and int(last) < int(first))
-    ):
-        return None
-    if not first:  # the last N bytes
-        if int(last) == 0 or size == 0:
-            raise _Unsatisfiable
-        return max(0, size - int(last)), size - 1
-    if int(first) >= size:
-        raise _Unsatisfiable
-    return int(first), (min(int(last), size - 1) if last else size - 1)
-
-
-def _chunks(media: BinaryIO, length: int | None) -> Iterator[bytes]:
-    with media:
-        left = length
-        while left is None or left > 0:
-            chunk = media.read(_MEDIA_CHUNK if left is None else min(_MEDIA_CHUNK, left))
-            if not chunk:
-                return
-            left = None if left is None else left - len(chunk)
-            yield chunk

@@ -47,6 +47,30 @@ def test_requests_without_a_valid_token_are_refused(api: Any, fleet: Any) -> Non
     assert api.call("auditor", "GET", f"/api/clips/{clip}/media").status_code == 403
 
 
+def test_the_media_answers_ranges_and_head_and_refuses_in_json(api: Any, fleet: Any) -> None:
+    clip = fleet.clip_ids["hh-free"][0]
+    media, url = fleet.media[clip], f"/api/clips/{clip}/media"
+    part = api.client.get(url, headers={**api.as_("free"), "Range": "bytes=2-9"})
+    assert (part.status_code, part.content) == (206, media[2:10])
+    past = api.client.get(url, headers={**api.as_("free"), "Range": "bytes=99999-"})
+    assert (past.status_code, past.headers["content-range"]) == (416, f"bytes */{len(media)}")
+    assert "past the end" in past.json()["detail"]
+    head = api.call("free", "HEAD", url)
+    assert (head.status_code, head.content, head.headers["content-length"]) == (200, b"", str(len(media)))
+    assert head.headers["content-type"] == "video/mp4"
+
+
+def test_the_token_is_checked_before_the_body(api: Any, fleet: Any, store: Store) -> None:
+    clip = fleet.clip_ids["hh-free"][0]
+    for headers in [{}, {"Authorization": "Bearer nope"}]:
+        for body in [b"{", b'{"purposes": 3}', b"\xff"]:
+            answer = api.client.post(
+                f"/api/clips/{clip}/shares", content=body, headers={"content-type": "application/json", **headers}
+            )
+            assert answer.status_code == 401, (headers, body, answer.text)
+            assert answer.json()["detail"] in {"bearer token required", "unknown token"}
+
+
 def test_share_gives_a_consent_with_a_verifiable_receipt_and_queues_it(api: Any, fleet: Any, store: Store) -> None:
     clip = fleet.clip_ids["hh-free"][1]
     shared = api.call("free", "POST", f"/api/clips/{clip}/shares", json={"purposes": [REVIEW], "notice_version": 1})

@@ -186,6 +186,28 @@ def test_the_daily_cap_stops_offers(floor: Floor) -> None:
     assert floor.next("ana").status_code == 200
 
 
+def test_the_rendition_answers_head_and_range_errors_in_json(floor: Floor) -> None:
+    work = floor.next("ana").json()
+    whole = _media(floor, "ana", work)
+    head = floor.call("ana", "HEAD", work["media_url"])
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == str(len(whole.content)) and head.headers["content-type"] == "video/mp4"
+    for malformed in ["bytes=abc", "pages=0-1", "bytes=5-2", "bytes=0-1,4-5"]:  # ignored: the whole file
+        answer = _media(floor, "ana", work, Range=malformed)
+        assert (answer.status_code, answer.content) == (200, whole.content), malformed
+    before = floor.count(audit_entries)
+    past = _media(floor, "ana", work, Range=f"bytes={len(whole.content)}-")
+    assert (past.status_code, past.headers["content-range"]) == (416, f"bytes */{len(whole.content)}")
+    assert "past the end" in past.json()["detail"]
+    assert floor.count(audit_entries) > before, "the refusal was not logged"
+    bad_body = floor.client.post(
+        f"/api/review/tasks/{work['task_token']}/annotations",
+        content=b"{",
+        headers={"content-type": "application/json"},
+    )
+    assert (bad_body.status_code, bad_body.json()["detail"]) == (401, "bearer token required")
+
+
 def test_media_urls_are_bound_to_the_session_and_expire(floor: Floor) -> None:
     work = floor.next("ana").json()
     assert _media(floor, "bo", work).status_code == 403  # another reviewer's session
@@ -199,14 +221,25 @@ def test_media_urls_are_bound_to_the_session_and_expire(floor: Floor) -> None:
     assert expired.status_code == 403 and "expired" in expired.json()["detail"]
 
 
+@pytest.mark.parametrize("signature", ["%C3%A9", "%FF", "%E2%82%AC" * 21])
+def test_a_signature_outside_ascii_is_refused_and_logged(floor: Floor, signature: str) -> None:
+    work = floor.next("ana").json()
+    before = floor.count(audit_entries)
+    url = f"{urlsplit(work['media_url']).path}?expires=1&signature={signature}"
+    answer = floor.call("ana", "GET", url)
+    assert answer.status_code == 403 and "not valid" in answer.json()["detail"]
+    assert floor.count(audit_entries) > before, "the refusal was not logged"
+
+
 def test_bad_annotations_are_refused_logged_and_change_nothing(floor: Floor) -> None:
     work = floor.next("ana").json()
     token = work["task_token"]
     bad: list[tuple[str, str, dict[str, Any], int]] = [
         ("ana", token, {"label": "burglar"}, 422),
         ("ana", token, {"label": "pet", "surprise": 1}, 422),
-        ("ana", token, {"label": "pet", "segments": [{"start_s": 2, "end_s": 1, "label": "pet"}]}, 400),
-        ("ana", token, {"label": "pet", "boxes": [{"t_s": 0, "x": 0.9, "y": 0, "w": 0.5, "h": 0.1}]}, 400),
+        ("ana", token, {"label": "pet", "segments": [{"start_s": 2, "end_s": 1, "label": "pet"}]}, 422),
+        ("ana", token, {"label": "pet", "segments": [{"start_s": 1, "end_s": 1, "label": "pet"}]}, 422),
+        ("ana", token, {"label": "pet", "boxes": [{"t_s": 0, "x": 0.9, "y": 0, "w": 0.5, "h": 0.1}]}, 422),
         ("bo", token, {"label": "pet"}, 404),  # not leased to bo
         ("ana", "tt_made_up", {"label": "pet"}, 404),
     ]

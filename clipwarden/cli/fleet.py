@@ -14,7 +14,7 @@ from rich.table import Table
 
 from clipwarden.cli.app import Settings, app, console, err_console, settings
 from clipwarden.errors import ClipwardenError
-from clipwarden.pipeline.demo import run_demo, run_summary
+from clipwarden.pipeline.demo import REVIEWERS_SHIFT, run_demo, run_summary
 from clipwarden.pipeline.fleet_run import Progress as PipelineProgress
 from clipwarden.pipeline.fleet_run import default_workers, run_fleet
 from clipwarden.report import write_report
@@ -30,7 +30,14 @@ _START_HELP = "When the simulated hours begin, ISO 8601 with an offset (default:
 
 
 def _sim_config(
-    seed: int, households: int, cameras: int, hours: float, size: str, fps: int, start: str | None
+    seed: int,
+    households: int,
+    cameras: int,
+    hours: float,
+    size: str,
+    fps: int,
+    start: str | None,
+    ending_before_now: timedelta = timedelta(0),
 ) -> SimConfig:
     width, height = _parse_size(size)
     config = SimConfig(
@@ -42,10 +49,13 @@ def _sim_config(
         height=height,
         fps=fps,
     )
-    # By default the simulated hours end now (to the second), so that a fleet simulated today is live,
-    # within its retention, when it is served. The same seed and start give the same bytes.
-    begins = parse_instant(start) if start is not None else utc_now().replace(microsecond=0) - timedelta(hours=hours)
-    return replace(config, start=begins)
+    # By default the simulated hours end now (to the second; the demo's, before its reviewers' shift), so
+    # that a fleet simulated today is live, within its retention, when it is served. The same seed and start
+    # give the same bytes.
+    if start is not None:
+        return replace(config, start=parse_instant(start))
+    ends = utc_now().replace(microsecond=0) - ending_before_now
+    return replace(config, start=ends - timedelta(hours=hours))
 
 
 def _parse_size(size: str) -> tuple[int, int]:
@@ -118,13 +128,17 @@ def demo(
         OwnerBehaviour.tester, "--tester-rate", help="Share of households in the tester program."
     ),
     reviewers_per_site: int = typer.Option(3, "--reviewers-per-site", help="Simulated reviewers at each site (0-50)."),
-    start: str | None = typer.Option(None, "--start", help=_START_HELP),
+    start: str | None = typer.Option(
+        None,
+        "--start",
+        help="When the simulated day begins, ISO 8601 (default: it ends as the reviewers' shift begins).",
+    ),
 ) -> None:
     """The main job, end to end: fleet -> capture -> store -> owners share, withdraw, delete -> screen ->
     queue -> reviewers annotate through the API -> consolidation -> retention -> audit checked; writes
     report.json/html."""
     opts = settings(ctx)
-    config = _sim_config(seed, households, 2, hours, "640x360", 10, start)
+    config = _sim_config(seed, households, 2, hours, "640x360", 10, start, REVIEWERS_SHIFT)
     workers = _check_workers(workers)
     rates = {"--share-rate": share_rate, "--withdraw-rate": withdraw_rate, "--delete-rate": delete_rate}
     for option, rate in (rates | {"--tester-rate": tester_rate}).items():

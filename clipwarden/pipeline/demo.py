@@ -24,6 +24,11 @@ from clipwarden.sim.owners import OwnerBehaviour
 from clipwarden.store import Store
 from clipwarden.times import iso_utc
 
+# The simulated reviewers work the queue after the simulated day, in simulated time. By default the day
+# ends this long before the demo starts, so that their work is over before the present: whatever happens
+# next (`serve`, an owner's withdrawal) is logged after it, as it would be in life.
+REVIEWERS_SHIFT = timedelta(hours=2)
+
 
 @dataclass(frozen=True)
 class Demo:

@@ -160,7 +160,10 @@ def test_two_simulate_runs_on_one_data_dir_at_once_store_each_clip_once(tmp_path
 def test_the_demo_writes_its_report_and_counts_what_it_stored(cli_raw: Callable[..., Any], tmp_path: Path) -> None:
     data = tmp_path / "demo"
     report = _run(cli_raw, data, "demo", "--households", "1", "--hours", "12", "--seed", "8", "--workers", "1")
-    assert datetime.fromisoformat(report["run"]["start"]) + timedelta(hours=12) <= datetime.now(UTC)
+    # The day ended two hours ago, and the reviewers' simulated work is over before now.
+    day_ends = datetime.fromisoformat(report["run"]["start"]) + timedelta(hours=12)
+    assert datetime.now(UTC) - timedelta(hours=2, minutes=5) <= day_ends <= datetime.now(UTC) - timedelta(hours=2)
+    assert datetime.fromisoformat(report["review"]["finished_at"]) <= datetime.now(UTC)
     assert json.loads((data / "report.json").read_text()) == json.loads(json.dumps(report))
     html = (data / "report.html").read_text()
     assert "clipwarden demo report" in html and f"<td>{report['run']['clips']}</td>" in html

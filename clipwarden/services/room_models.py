@@ -51,20 +51,21 @@ def model_store(store: Store) -> FileBlobStore:
 
 
 def room_for(store: Store, clip_id: str, count: int, at: datetime) -> list[np.ndarray]:
-    """Redaction's samples of up to ``count`` other clips of the clip's camera on its day, the nearest in
-    time on either side first. The day's model is built at ``at`` first if there is none or its sources
-    are not the day's valid clips any more. Raises ClipwardenError if a source is not a playable video."""
+    """Redaction's samples of up to ``count`` other clips of the clip's camera, the nearest in time on either
+    side first, from the model of the clip's day. The model is built at ``at`` first if there is none or its
+    sources are not the clips it would be built from now. Raises ClipwardenError if a source is not a
+    playable video."""
     with store.connect() as conn:
         clip = conn.execute(select(clips.c.camera_id, clips.c.started_at).where(clips.c.id == clip_id)).one()
         day = clip.started_at.astimezone(UTC).date()
-        sources = _valid_sources(conn, clip.camera_id, day)
+        sources = _valid_sources(conn, clip.camera_id, day, count)
         model = conn.execute(select(room_models).where(_models.camera_id == clip.camera_id, _models.day == day)).first()
     nearest = _nearest([source for source in sources if source.clip_id != clip_id], clip.started_at, count)
     if not nearest:
         return []
     samples = _kept_samples(store, model, sources)
     if samples is None:
-        samples = _build(store, clip.camera_id, day, sources, at)
+        samples = _build(store, clip.camera_id, day, count, sources, at)
     return [samples[source.clip_id] for source in nearest if source.clip_id in samples]
 
 
@@ -96,26 +97,40 @@ def forget(conn: Connection, store: Store, clip_ids: Iterable[str]) -> list[Arte
     return artefacts
 
 
-def _valid_sources(conn: Connection, camera_id: str, day: date, lock: bool = False) -> list[_Source]:
-    """The camera's clips of ``day`` that redaction may read (stored, not quarantined), in recording order;
-    MODEL_CLIPS of them spread evenly when there are more. ``lock``: row-locked until the transaction ends,
-    so that no erasure of them commits in between."""
+def _lock_clips(conn: Connection, clip_ids: Sequence[str]) -> None:
+    """Row-lock the clips until the transaction ends, in the order erasure locks them (no deadlock).
+
+    A model being built and the erasure of one of its clips then take turns: either the model is kept first
+    and erased with the clip, or the build sees the clip gone and keeps nothing. A quarantine takes no clip
+    lock (it would deadlock with erasure over the lease it stops); a model it crosses is kept but never
+    used, and replaced at the next view of its day."""
+    locked = select(clips.c.id).where(clips.c.id.in_(clip_ids)).order_by(clips.c.started_at, clips.c.id)
+    conn.execute(locked.with_for_update()).all()
+
+
+def _valid_sources(conn: Connection, camera_id: str, day: date, count: int) -> list[_Source]:
+    """The camera's clips that redaction may read (stored, not quarantined) for views of its clips of ``day``,
+    in recording order: that day's (MODEL_CLIPS of them spread evenly when there are more) and the ``count``
+    nearest before and after it, so that a view near midnight has neighbours on both sides."""
     start = datetime.combine(day, time(), UTC)
-    query = (
+    end = start + timedelta(days=1)
+    readable = (
         select(clips.c.id, clips.c.started_at, clips.c.blob_sha256)
         .outerjoin(clip_controls, clip_controls.c.clip_id == clips.c.id)
-        .where(
-            clips.c.camera_id == camera_id,
-            clips.c.started_at >= start,
-            clips.c.started_at < start + timedelta(days=1),
-            clips.c.status == "stored",
-            clip_controls.c.quarantined_at.is_(None),
-        )
-        .order_by(clips.c.started_at, clips.c.id)
+        .where(clips.c.camera_id == camera_id, clips.c.status == "stored", clip_controls.c.quarantined_at.is_(None))
     )
-    rows = conn.execute(query.with_for_update(of=clips) if lock else query).all()
+    before = readable.where(clips.c.started_at < start).order_by(clips.c.started_at.desc(), clips.c.id.desc())
+    during = readable.where(clips.c.started_at >= start, clips.c.started_at < end)
+    after = readable.where(clips.c.started_at >= end)
+    in_order = (clips.c.started_at, clips.c.id)
+    rows = conn.execute(during.order_by(*in_order)).all()
     if len(rows) > MODEL_CLIPS:
         rows = [rows[round(index * (len(rows) - 1) / (MODEL_CLIPS - 1))] for index in range(MODEL_CLIPS)]
+    rows = [
+        *reversed(conn.execute(before.limit(count)).all()),
+        *rows,
+        *conn.execute(after.order_by(*in_order).limit(count)).all(),
+    ]
     return [_Source(*row) for row in rows]
 
 
@@ -137,7 +152,9 @@ def _kept_samples(store: Store, model: Any, sources: Sequence[_Source]) -> dict[
         return None
 
 
-def _build(store: Store, camera_id: str, day: date, sources: Sequence[_Source], at: datetime) -> dict[str, np.ndarray]:
+def _build(
+    store: Store, camera_id: str, day: date, count: int, sources: Sequence[_Source], at: datetime
+) -> dict[str, np.ndarray]:
     """Decode the sources' samples and keep them as the day's model, unless a source went meanwhile: then
     the samples of those that remain are used for this view and not kept."""
     media: dict[str, bytes] = {}
@@ -151,7 +168,8 @@ def _build(store: Store, camera_id: str, day: date, sources: Sequence[_Source], 
         return {}
     files = model_store(store)
     with store.begin() as conn:
-        remaining = [source.clip_id for source in _valid_sources(conn, camera_id, day, lock=True)]
+        _lock_clips(conn, list(samples))
+        remaining = [source.clip_id for source in _valid_sources(conn, camera_id, day, count)]
         if remaining != list(samples):
             return {clip_id: samples[clip_id] for clip_id in remaining if clip_id in samples}
         key = (_models.camera_id == camera_id, _models.day == day)

@@ -98,8 +98,12 @@ def test_a_view_gets_the_nearest_other_valid_clips_of_its_camera_and_day(store: 
         quarantine(conn, ids[4], fleet.start, "private content")
     assert _room(store, fleet, ids[3], 2) == [ids[1], ids[5]]  # neither the deleted nor the quarantined one
     assert _room(store, fleet, ids[6], 9) == [ids[i] for i in (5, 3, 1, 0)]  # and only this camera's
-    next_day = fleet.recording(camera.id, fleet.start + timedelta(days=1), 600)
-    assert _room(store, fleet, services.ingest_clip(store, next_day, fleet.pet)) == []  # alone on its day
+    # Across midnight: the model of the next day holds the nearest clips before it too, and goes with them.
+    next_day = services.ingest_clip(store, fleet.recording(camera.id, fleet.start + timedelta(days=1), 600), fleet.pet)
+    assert _room(store, fleet, next_day, 2) == [ids[6], ids[5]]
+    certificate = services.delete_clip(store, ids[6])
+    days = [artefact["day"] for artefact in certificate["artefacts"] if artefact["kind"] == "room_model"]
+    assert days == [fleet.start.date().isoformat(), (fleet.start + timedelta(days=1)).date().isoformat()]
 
 
 def test_deleting_a_source_clip_erases_the_model_and_the_certificate_lists_it(store: Store, fleet: Any) -> None:

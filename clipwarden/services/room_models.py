@@ -2,14 +2,15 @@
 
 Redaction covers someone who stays still through a whole clip by comparing the clip with other clips of its
 camera (``media.redact.room_samples``: their first keyframes, shrunk). Reading and decoding those clips for
-every view was what the room cost; so the samples of a camera's clips of one day (UTC) are decoded once,
-kept in one content-addressed file under the data dir (``room-models/``) with a row naming the clips they
-came from, and each view of a clip of that day takes the samples of its nearest other clips from there.
+every view was what the room cost; so the samples of a camera's clips of one day (UTC), and of the few
+nearest before and after it, are decoded once, kept in one content-addressed file under the data dir
+(``room-models/``) with a row naming the clips they came from, and each view of a clip of that day takes
+the samples of its nearest other clips from there.
 
 A room model is derived data about its clips. Its erasure step removes it with any of them (deletion,
 expiry, household erasure) and lists it on the certificate; ``forget`` removes it when one is quarantined.
-Every use first compares its sources with the day's clips that are still stored and not quarantined, and
-builds it again from those if they differ: a model of a clip that is gone is never used. It holds
+Every use first compares its sources with the clips it would be built from now (stored, not quarantined),
+and builds it again if they differ: a model of a clip that is gone is never used. It holds
 redaction's inputs only and is shown to no one: no pixel of another clip reaches a rendition.
 """
 
@@ -80,7 +81,8 @@ def forget(conn: Connection, store: Store, clip_ids: Iterable[str]) -> list[Arte
     files = model_store(store)
     artefacts: list[Artefact] = []
     for camera_id in sorted(cameras):
-        for model in conn.execute(select(room_models).where(_models.camera_id == camera_id).order_by(_models.day)):
+        models = conn.execute(select(room_models).where(_models.camera_id == camera_id).order_by(_models.day)).all()
+        for model in models:
             if gone.isdisjoint(model.sources):
                 continue
             conn.execute(delete(room_models).where(_models.camera_id == camera_id, _models.day == model.day))

@@ -438,9 +438,10 @@ notifications = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 
-# The room model of a camera on a day (UTC): redaction's samples of its clips, kept in a file under the data
-# dir (content-addressed), derived from the clips named in ``sources`` and erased with any of them. No
-# foreign key on the camera, as for clips: erasure removes the camera row.
+# The room model of a camera on a day (UTC): redaction's samples of its clips of that day and the nearest
+# few on either side, kept in a file under the data dir (content-addressed), derived from the clips named
+# in ``sources`` and erased with any of them. No foreign key on the camera, as for clips: erasure removes
+# the camera row.
 room_models = Table(
     "room_models",
     metadata,

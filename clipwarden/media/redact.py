@@ -17,7 +17,9 @@ a shrink of its planes and a few operations on 160 x 90 cells.
   keyframes of a few other clips from the same camera (``room``: a fixed camera sees the same room) are
   one more background: where at least ``room_quorum`` of them are lit like the frame, their per-cell
   median, in which a person who was somewhere in one of them is outvoted by the others. Only the mask
-  comes from them; no pixel of another clip reaches the rendition.
+  comes from them; no pixel of another clip reaches the rendition. Decoding them is the costly part, so
+  ``pack_room`` and ``unpack_room`` let the caller keep them between views (the review service keeps one
+  set per camera and day).
 - Foreground: cells whose luma or either chroma differs from any of those backgrounds; opened (sensor
   noise); closed across vertical gaps and filled inside (a shirt the colour of the wall behind it, between
   a head and legs that are not); dilated by ``margin`` cells (limbs, motion blur); joined with the previous frame's.
@@ -33,6 +35,7 @@ the spot where someone stood at the start or end of a clip stays covered after t
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -123,6 +126,24 @@ def room_samples(clips: Iterable[bytes], settings: RedactionSettings = Redaction
     Raises ClipwardenError if a clip is not a playable video.
     """
     return [_first_keyframe(clip, settings) for clip in clips]
+
+
+def pack_room(samples: Sequence[np.ndarray]) -> bytes:
+    """Room samples as one NPY array (samples x rows x columns x 3), to be kept and unpacked for later views."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.stack(samples), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def unpack_room(data: bytes) -> list[np.ndarray]:
+    """The room samples ``pack_room`` packed. Raises ClipwardenError if ``data`` is not such an array."""
+    try:
+        stacked = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, EOFError) as error:
+        raise ClipwardenError(f"not packed room samples: {error}") from error
+    if stacked.dtype != np.uint8 or stacked.ndim != 4 or stacked.shape[-1] != 3:
+        raise ClipwardenError(f"not packed room samples: an array of {stacked.dtype}, shape {stacked.shape}")
+    return list(stacked)
 
 
 def _first_keyframe(clip: bytes, settings: RedactionSettings) -> np.ndarray:

@@ -27,7 +27,6 @@ from clipwarden.media.redact import (
     RedactionSettings,
     Redactor,
     background_samples,
-    room_samples,
     yuv420p,
 )
 from clipwarden.media.watermark import Payload, TraceResult, Watermarker, WatermarkSettings, extract
@@ -51,12 +50,13 @@ def make_rendition(
     payload: Payload,
     key: bytes,
     redaction: Redaction = "pixelate",
-    room: Sequence[bytes] = (),
+    room: Sequence[np.ndarray] = (),
     settings: RenditionSettings = RenditionSettings(),
 ) -> bytes:
     """The MP4 of ``clip`` for one viewing session: redacted, labelled ``pseudonym`` and ``viewed_at``, and
-    carrying ``payload`` (an int below 2**64, or 8 bytes) under ``key``. ``room``: other clips of the same
-    camera, from which redaction learns how the room looks without whoever stays still in this one.
+    carrying ``payload`` (an int below 2**64, or 8 bytes) under ``key``. ``room``: samples of other clips of
+    the same camera (``redact.room_samples``), from which redaction learns how the room looks without whoever
+    stays still in this one.
 
     Raises ClipwardenError on a bad argument or if ``clip`` is not a playable video.
     """
@@ -72,8 +72,7 @@ def make_rendition(
             redactor = None
             if redaction != "none":
                 samples = background_samples(clip, settings.redaction)
-                room_views = room_samples(room, settings.redaction)
-                redactor = Redactor(width, height, samples, redaction, settings.redaction, room_views)
+                redactor = Redactor(width, height, samples, redaction, settings.redaction, room)
             writer = Mp4Writer(width, height, fps, settings.encode)
             for frame in container.decode(stream):
                 i420 = yuv420p(frame)

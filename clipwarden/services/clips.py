@@ -6,7 +6,6 @@ import hashlib
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
-from itertools import zip_longest
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -19,7 +18,7 @@ from clipwarden.store import BlobMissing, Store, content_address
 from clipwarden.store.blobs import write_atomically
 from clipwarden.store.erasure_steps import ErasureScope, plan_clips
 from clipwarden.store.households import active_household, household
-from clipwarden.store.schema import cameras, clip_controls, clips, households
+from clipwarden.store.schema import cameras, clips, households
 from clipwarden.store.sql import insert_for
 from clipwarden.times import iso_utc, require_aware, utc_now
 
@@ -32,7 +31,6 @@ __all__ = [
     "get_clip",
     "ingest_clip",
     "list_clips",
-    "room_media",
     "sweep_retention",
 ]
 
@@ -136,36 +134,6 @@ def delete_clip(
         if planned[0].status == "deleted":
             raise Conflict(f"clip {clip_id} is already deleted")
         return erase(conn, store, ErasureScope("clip", clip_id, planned, "deleted", at or utc_now()), request_id)
-
-
-def room_media(store: Store, clip_id: str, count: int) -> list[bytes]:
-    """The media of up to ``count`` other clips of the clip's camera, the nearest in time on either side:
-    for redaction to learn how the room looks, by machine only (no pixel of them is shown to anyone).
-    Deleted, expired and quarantined clips are left out."""
-    with store.connect() as conn:
-        clip = _clip_row(conn, clip_id)
-        others = (
-            select(clips.c.blob_sha256)
-            .outerjoin(clip_controls, clip_controls.c.clip_id == clips.c.id)
-            .where(
-                clips.c.camera_id == clip.camera_id,
-                clips.c.id != clip_id,
-                clips.c.status == "stored",
-                clip_controls.c.quarantined_at.is_(None),
-            )
-        )
-        earlier = others.where(clips.c.started_at <= clip.started_at).order_by(clips.c.started_at.desc())
-        later = others.where(clips.c.started_at > clip.started_at).order_by(clips.c.started_at)
-        before = conn.execute(earlier.limit(count)).scalars().all()
-        after = conn.execute(later.limit(count)).scalars().all()
-    nearest = [sha256 for pair in zip_longest(before, after) for sha256 in pair if sha256 is not None]
-    media = []
-    for sha256 in nearest[:count]:
-        try:
-            media.append(store.blobs.get(sha256))
-        except BlobMissing:  # deleted since the query: one fewer sample
-            continue
-    return media
 
 
 def sweep_retention(store: Store, at: datetime) -> dict[str, Any]:

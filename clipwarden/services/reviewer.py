@@ -33,7 +33,7 @@ from clipwarden.policy.gate import Circumstances, Denied
 from clipwarden.review import leases, queue, renditions
 from clipwarden.review.leases import HUMAN_REVIEW, Lease, ReviewSettings
 from clipwarden.services import clips as clip_service
-from clipwarden.services import screening
+from clipwarden.services import room_models, screening
 from clipwarden.services.audit_trail import log_change
 from clipwarden.signing import secret
 from clipwarden.store import Store
@@ -199,12 +199,19 @@ def flag_private(store: Store, reviewer: Actor, token: str, at: datetime) -> dic
         screening.quarantine(conn, lease.clip_id, at, "a reviewer stopped the view: private content")
         removed = queue.remove_for_clips(conn, [lease.clip_id], at, "clip quarantined")
         leases.revoke_for_clips(conn, [lease.clip_id], at)
+        forgotten = room_models.forget(conn, store, [lease.clip_id])
         _notify_owner(conn, lease.clip_id, at)
         log_change(
             conn,
             "quarantine",
             at,
-            {"clip_id": lease.clip_id, "task_token": token, "by": reviewer.id, "tasks_removed": len(removed)},
+            {
+                "clip_id": lease.clip_id,
+                "task_token": token,
+                "by": reviewer.id,
+                "tasks_removed": len(removed),
+                "room_models_removed": len(forgotten),
+            },
         )
     renditions.purge_ended(store)
     return {"task_token": token, "stopped_at": iso_utc(at), "quarantined": True}
@@ -299,7 +306,7 @@ def _open_session(
         payload=payload,
         key=secret(store.data_dir, WATERMARK_KEY),
         redaction=redaction,
-        room=[] if redaction == "none" else clip_service.room_media(store, lease.clip_id, ROOM_CLIPS),
+        room=[] if redaction == "none" else room_models.room_for(store, lease.clip_id, ROOM_CLIPS, at),
     )
     session = {
         "id": f"vs_{uuid.uuid4().hex}",

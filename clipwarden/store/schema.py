@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -435,4 +436,18 @@ notifications = Table(
     Column("kind", String(24), nullable=False),
     Column("text", Text, nullable=False),
     Column("at", UTCDateTime, nullable=False),
+)
+
+# The room model of a camera on a day (UTC): redaction's samples of its clips of that day and the nearest
+# few on either side, kept in a file under the data dir (content-addressed), derived from the clips named
+# in ``sources`` and erased with any of them. No foreign key on the camera, as for clips: erasure removes
+# the camera row.
+room_models = Table(
+    "room_models",
+    metadata,
+    Column("camera_id", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("sources", JSON, nullable=False),  # clip ids, in the order of the file's samples
+    Column("built_at", UTCDateTime, nullable=False),
 )

@@ -20,7 +20,7 @@ import pytest
 
 from clipwarden.errors import ClipwardenError
 from clipwarden.media.codec import EncodeSettings, decode_frames, encode_mp4, probe
-from clipwarden.media.redact import Redaction
+from clipwarden.media.redact import Redaction, pack_room, room_samples, unpack_room
 from clipwarden.media.rendition import make_rendition, trace
 from clipwarden.media.watermark import visible_overlay
 
@@ -70,6 +70,11 @@ def _figure(frame: np.ndarray, index: int, count: int) -> np.ndarray:
 
 def _render(clip: bytes, redaction: Redaction = "pixelate", payload: int = PAYLOAD) -> bytes:
     return make_rendition(clip, pseudonym="rv-7f3a", viewed_at=VIEWED_AT, payload=payload, key=KEY, redaction=redaction)
+
+
+def _render_in(clip: bytes, room: list[np.ndarray]) -> bytes:
+    """A pixelated rendition given room samples of the clip's camera."""
+    return make_rendition(clip, pseudonym="rv-7f3a", viewed_at=VIEWED_AT, payload=PAYLOAD, key=KEY, room=room)
 
 
 def _reencode(data: bytes, first: int = 0, count: int | None = None, scale: int = 1) -> bytes:
@@ -140,17 +145,13 @@ def test_someone_still_through_the_whole_clip_is_covered_given_other_clips_of_th
     clip = encode_mp4(_scene(30, lambda _: still_at), WIDTH, HEIGHT, FPS)
     # Other clips of the same camera: the empty room, and once someone standing elsewhere (outvoted).
     elsewhere = (None, None, 80, None)
-    room = [
+    room = room_samples(
         encode_mp4(_scene(6, lambda _, at=at: at, noise_seed=9 + n), WIDTH, HEIGHT, FPS)
         for n, at in enumerate(elsewhere)
-    ]
+    )
     plain = list(decode_frames(_render(clip, "none")))
     alone = list(decode_frames(_render(clip)))
-    roomed = list(
-        decode_frames(
-            make_rendition(clip, pseudonym="rv-7f3a", viewed_at=VIEWED_AT, payload=PAYLOAD, key=KEY, room=room)
-        )
-    )
+    roomed = list(decode_frames(_render_in(clip, room)))
     box = (slice(FIGURE_TOP, FIGURE_TOP + FIGURE_H), slice(still_at, still_at + FIGURE_W))
     for index in (0, 15, 29):
         shown, unredacted = _luma(roomed[index]), _luma(plain[index])
@@ -162,13 +163,27 @@ def test_someone_still_through_the_whole_clip_is_covered_given_other_clips_of_th
         assert _luma(alone[index])[box].std() > 0.8 * unredacted[box].std()
 
 
+def test_room_samples_kept_between_views_redact_exactly_as_fresh_ones() -> None:
+    clip = encode_mp4(_scene(10, lambda _: 300), WIDTH, HEIGHT, FPS)
+    room = room_samples(encode_mp4(_scene(4, lambda _: None, noise_seed=n), WIDTH, HEIGHT, FPS) for n in range(3))
+    assert _render_in(clip, unpack_room(pack_room(room))) == _render_in(clip, room)
+
+
+def test_what_is_not_packed_room_samples_is_refused() -> None:
+    for data in (b"not an array", pack_room([np.zeros((9, 16), np.uint8)])):
+        with pytest.raises(ClipwardenError, match="not packed room samples"):
+            unpack_room(data)
+
+
 def test_room_clips_of_another_shape_or_lit_otherwise_are_left_out() -> None:
     clip = encode_mp4(_scene(20, lambda _: 300), WIDTH, HEIGHT, FPS)
-    square = [encode_mp4((f[:, :480] for f in _scene(4, lambda _: None)), 480, HEIGHT, FPS)] * 3
-    dark = [encode_mp4((f // 3 for f in _scene(4, lambda _: None, noise_seed=n)), WIDTH, HEIGHT, FPS) for n in range(3)]
+    square = room_samples([encode_mp4((f[:, :480] for f in _scene(4, lambda _: None)), 480, HEIGHT, FPS)] * 3)
+    dark = room_samples(
+        encode_mp4((f // 3 for f in _scene(4, lambda _: None, noise_seed=n)), WIDTH, HEIGHT, FPS) for n in range(3)
+    )
     plain = _luma(list(decode_frames(_render(clip, "none")))[10])
     for room in (square, dark):
-        shown = make_rendition(clip, pseudonym="rv-7f3a", viewed_at=VIEWED_AT, payload=PAYLOAD, key=KEY, room=room)
+        shown = _render_in(clip, room)
         assert np.abs(_luma(list(decode_frames(shown))[10]) - plain).mean() < 3
 
 

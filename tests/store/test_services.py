@@ -15,8 +15,6 @@ from clipwarden import services
 from clipwarden.domain import Camera, Household, ModeChange
 from clipwarden.errors import ClipwardenError, Conflict, NotFound
 from clipwarden.services import erasure
-from clipwarden.services.clips import room_media
-from clipwarden.services.screening import quarantine
 from clipwarden.store import FileBlobStore, Store, erasure_steps
 from clipwarden.store.erasure_steps import ErasureStep
 
@@ -336,23 +334,3 @@ def test_erasures_larger_than_one_statement_go_in_batches(
     assert sorted(swept["expired"]) == sorted(fleet.all_clip_ids)
     every = services.list_clips(store, statuses=("stored", "deleted", "expired"))
     assert [clip["status"] for clip in every] == ["expired"] * 6
-
-
-def test_room_media_is_the_camera_s_nearest_other_stored_clips(store: Store, fleet: Fleet) -> None:
-    camera = fleet.camera_of(fleet.free)
-    ids = list(fleet.clip_ids[fleet.free.id])
-    for hour in range(3, 7):  # hours 0-2 come with the fleet; one clip an hour
-        recording = fleet.recording(camera.id, fleet.start + timedelta(hours=hour), 500 + hour)
-        ids.append(services.ingest_clip(store, recording, fleet.pet))
-    blob = {clip_id: services.get_clip(store, clip_id)["sha256"] for clip_id in ids}
-
-    def room(clip_id: str, count: int) -> list[str]:
-        return [hashlib.sha256(media).hexdigest() for media in room_media(store, clip_id, count)]
-
-    assert room(ids[3], 2) == [blob[ids[2]], blob[ids[4]]]  # the nearest first, on either side
-    assert room(ids[3], 4) == [blob[ids[i]] for i in (2, 4, 1, 5)]
-    services.delete_clip(store, ids[2])
-    with store.begin() as conn:
-        quarantine(conn, ids[4], fleet.start, "private content")
-    assert room(ids[3], 2) == [blob[ids[1]], blob[ids[5]]]  # neither the deleted nor the quarantined one
-    assert room(ids[6], 9) == [blob[ids[i]] for i in (5, 3, 1, 0)]  # and only this camera's

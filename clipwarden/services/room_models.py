@@ -59,7 +59,7 @@ def room_for(store: Store, clip_id: str, count: int, at: datetime) -> list[np.nd
     with store.connect() as conn:
         clip = conn.execute(select(clips.c.camera_id, clips.c.started_at).where(clips.c.id == clip_id)).one()
         day = clip.started_at.astimezone(UTC).date()
-        sources = _valid_sources(conn, clip.camera_id, day, count)
+        sources = _valid_sources(conn, clip.camera_id, day, count, at)
         model = conn.execute(select(room_models).where(_models.camera_id == clip.camera_id, _models.day == day)).first()
     nearest = _nearest([source for source in sources if source.clip_id != clip_id], clip.started_at, count)
     if not nearest:
@@ -110,8 +110,9 @@ def _lock_clips(conn: Connection, clip_ids: Sequence[str]) -> None:
     conn.execute(locked.with_for_update()).all()
 
 
-def _valid_sources(conn: Connection, camera_id: str, day: date, count: int) -> list[_Source]:
-    """The camera's clips that redaction may read (stored, not quarantined) for views of its clips of ``day``,
+def _valid_sources(conn: Connection, camera_id: str, day: date, count: int, at: datetime) -> list[_Source]:
+    """The camera's clips that redaction may read at ``at`` (stored and within their retention, not
+    quarantined) for views of its clips of ``day``,
     in recording order: that day's (MODEL_CLIPS of them spread evenly when there are more) and the ``count``
     nearest before and after it, so that a view near midnight has neighbours on both sides."""
     start = datetime.combine(day, time(), UTC)
@@ -119,7 +120,12 @@ def _valid_sources(conn: Connection, camera_id: str, day: date, count: int) -> l
     readable = (
         select(clips.c.id, clips.c.started_at, clips.c.blob_sha256)
         .outerjoin(clip_controls, clip_controls.c.clip_id == clips.c.id)
-        .where(clips.c.camera_id == camera_id, clips.c.status == "stored", clip_controls.c.quarantined_at.is_(None))
+        .where(
+            clips.c.camera_id == camera_id,
+            clips.c.status == "stored",
+            clips.c.expires_at > at,
+            clip_controls.c.quarantined_at.is_(None),
+        )
     )
     before = readable.where(clips.c.started_at < start).order_by(clips.c.started_at.desc(), clips.c.id.desc())
     during = readable.where(clips.c.started_at >= start, clips.c.started_at < end)
@@ -171,7 +177,7 @@ def _build(
     files = model_store(store)
     with store.begin() as conn:
         _lock_clips(conn, list(samples))
-        remaining = [source.clip_id for source in _valid_sources(conn, camera_id, day, count)]
+        remaining = [source.clip_id for source in _valid_sources(conn, camera_id, day, count, at)]
         if remaining != list(samples):
             return {clip_id: samples[clip_id] for clip_id in remaining if clip_id in samples}
         key = (_models.camera_id == camera_id, _models.day == day)

@@ -158,6 +158,13 @@ def test_a_model_is_never_used_once_a_source_is_quarantined_or_expired(store: St
     assert [model.sources for model in _models(store)] == [[first]]
 
 
+def test_a_clip_past_its_retention_is_no_source_before_the_sweep_runs(store: Store, fleet: Any) -> None:
+    first, second, third = fleet.clip_ids["hh-plus"]
+    with store.begin() as conn:  # the plan's retention of the second clip ends before the view
+        conn.execute(update(clips).where(clips.c.id == second).values(expires_at=fleet.start + timedelta(hours=6)))
+    assert _room(store, fleet, first) == [third]
+
+
 def test_stopping_a_view_for_private_content_erases_the_model(store: Store, fleet: Any) -> None:
     who = _reviewers_on_shared_clips(store, fleet, 1)[0]
     at = fleet.start + timedelta(hours=5)

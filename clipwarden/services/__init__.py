@@ -41,3 +41,4 @@ __all__ = [
 from clipwarden.services import audit_trail as _audit_trail  # noqa: F401
 from clipwarden.services import reviewer as _reviewer  # noqa: F401
 from clipwarden.services import users as _users  # noqa: F401
+from clipwarden.store import datasets as _datasets  # noqa: F401

@@ -59,18 +59,20 @@ def _print_snapshot(made: dict[str, Any]) -> None:
 
 def _print_list(found: list[dict[str, Any]]) -> None:
     for snapshot in found:
-        stale = f"; superseded: {snapshot['superseded_reason']}" if snapshot["superseded_at"] else ""
-        console.print(
-            f"{snapshot['snapshot_id']}  {snapshot['created_at']}  {snapshot['items']} items{stale}", highlight=False
-        )
+        console.print(_heading(snapshot, snapshot["items"]), highlight=False)
     console.print(f"{len(found)} snapshots", highlight=False)
 
 
 def _print_show(shown: dict[str, Any]) -> None:
-    _print_list([shown])
+    console.print(_heading(shown, len(shown["items"])), highlight=False)
     for item in shown["items"]:
         console.print(
             f"  {item['item_id']}  {item['label']} ({item['confidence']:.2f})  consent {item['consent_id']} "
             f"v{item['notice_version']}  {item['residency']}  {'redacted' if item['redacted'] else 'unredacted'}",
             highlight=False,
         )
+
+
+def _heading(snapshot: dict[str, Any], items: int) -> str:
+    stale = f"; superseded: {snapshot['superseded_reason']}" if snapshot["superseded_at"] else ""
+    return f"{snapshot['snapshot_id']}  {snapshot['created_at']}  {items} items{stale}"

@@ -177,22 +177,42 @@ def test_the_manifest_hash_is_an_audit_leaf_and_each_clip_considered_a_logged_de
     assert _ok(cli("audit", "verify"))["ok"] is True
 
 
-def test_erasing_a_clip_supersedes_the_snapshots_that_held_it(cli: Cli, labelled: Labelled) -> None:
+@pytest.mark.parametrize("erasure", ["clips delete", "households erase"])
+def test_an_erasure_supersedes_the_snapshots_that_held_its_clips(cli: Cli, labelled: Labelled, erasure: str) -> None:
     made = _ok(cli("datasets", "snapshot"))
-    erased = labelled.by_fate["included"]
-    certificate = _ok(cli("clips", "delete", erased))
+    held_shas = {item["clip_sha256"] for item in _ok(cli("datasets", "show", made["snapshot_id"]))["items"]}
+    included = sorted(clip_id for clip_id, sha256 in labelled.sha256.items() if sha256 in held_shas)
+    assert len(included) == made["items"] == 7  # every clip but the troubleshooting one
+    subject = "hh-ds" if erasure == "households erase" else included[0]
+    certificate = _ok(cli(*erasure.split(), subject))
     held = [artefact for artefact in certificate["artefacts"] if artefact["kind"] == "dataset_snapshot"]
+    erased = included if erasure == "households erase" else included[:1]
     assert held == [
-        {"kind": "dataset_snapshot", "snapshot_id": made["snapshot_id"], "clip_ids": [erased], "superseded": True}
+        {"kind": "dataset_snapshot", "snapshot_id": made["snapshot_id"], "clip_ids": erased, "superseded": True}
     ]
     assert certificate["verified"] is True
     [listed] = _ok(cli("datasets", "list"))
     assert listed["superseded_by"] is None and listed["superseded_at"] is not None
-    assert "a clip was deleted" in listed["superseded_reason"]
+    why = "a household was erased" if erasure == "households erase" else "a clip was deleted"
+    assert listed["superseded_reason"] == f"erasure: {why}; {len(erased)} of its items removed"
     shown = _ok(cli("datasets", "show", made["snapshot_id"]))
     assert shown["intact"] is False
-    assert labelled.sha256[erased] not in {item["clip_sha256"] for item in shown["items"]}
-    assert _ok(cli("datasets", "snapshot"))["snapshot_id"] != made["snapshot_id"]
+    assert not {labelled.sha256[clip_id] for clip_id in erased} & {item["clip_sha256"] for item in shown["items"]}
+    again = cli("datasets", "snapshot")
+    if erasure == "households erase":
+        _refused(again, "no clip is eligible")
+    else:
+        assert _ok(again)["snapshot_id"] != made["snapshot_id"]
+
+
+def test_the_text_forms_name_the_snapshot_and_what_was_left_out(cli: Cli, store: Store, labelled: Labelled) -> None:
+    _befall(store, cli, labelled)
+    made = cli("datasets", "snapshot", as_json=False)
+    assert made.code == 0 and "2 items" in made.out and "excluded, withdrawn: 1" in made.out
+    snapshot_id = made.out.split()[1].rstrip(":")
+    shown = cli("datasets", "show", snapshot_id, as_json=False)
+    assert shown.code == 0 and shown.out.count("pet (") == 2 and "unredacted" in shown.out
+    assert "1 snapshots" in cli("datasets", "list", as_json=False).out
 
 
 @pytest.mark.parametrize("value", ["2", "0", "-0.5", "nan"])

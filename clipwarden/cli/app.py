@@ -12,6 +12,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from clipwarden.errors import ClipwardenError
+
 app = typer.Typer(
     help="clipwarden: consent-first human review of home-camera clips, driven by a simulated fleet.",
     no_args_is_help=True,
@@ -64,3 +66,9 @@ def settings(ctx: typer.Context) -> Settings:
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in {"1", "true", "yes"}
+
+
+def check_confidence(value: float) -> None:
+    """A ``--min-confidence`` is a probability above 0."""
+    if not 0.0 < value <= 1.0:
+        raise ClipwardenError(f"--min-confidence must be in (0, 1], not {value}")

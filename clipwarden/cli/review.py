@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from clipwarden.cli.app import app, console, settings
+from clipwarden.cli.app import app, check_confidence, console, settings
 from clipwarden.cli.owner import opened_store
 from clipwarden.errors import ClipwardenError
 from clipwarden.services import consolidation, reviewer
@@ -51,8 +51,7 @@ def review_consolidate(
     min_confidence: float = typer.Option(0.9, "--min-confidence", help="Below this, a clip goes to adjudication."),
 ) -> None:
     """Consolidate the answers (Dawid-Skene), queue adjudication where they disagree, report agreement."""
-    if not 0.0 < min_confidence <= 1.0:
-        raise ClipwardenError(f"--min-confidence must be in (0, 1], not {min_confidence}")
+    check_confidence(min_confidence)
     with opened_store(ctx) as store:
         summary = consolidation.consolidate(store, utc_now(), min_confidence)
     settings(ctx).emit(summary, lambda: _print_consolidation(summary))
@@ -65,8 +64,7 @@ def review_gold(
     min_confidence: float = typer.Option(0.99, "--min-confidence", help="How sure the consolidated label must be."),
 ) -> None:
     """Make a settled clip a gold clip, its consolidated label the known answer."""
-    if not 0.0 < min_confidence <= 1.0:
-        raise ClipwardenError(f"--min-confidence must be in (0, 1], not {min_confidence}")
+    check_confidence(min_confidence)
     with opened_store(ctx) as store:
         made = consolidation.promote_to_gold(store, clip_id, utc_now(), min_confidence)
     settings(ctx).emit(made, lambda: console.print(f"gold: {clip_id} is {made['gold_label']}", highlight=False))

@@ -67,8 +67,11 @@ def receipt_for(store: Store, consent_id: str, household_id: str | None = None) 
         found = records.load(conn, consent_id)
     if found is None or household_id not in (None, found[0].household_id):
         raise NotFound(f"unknown consent id: {consent_id}")
-    key = load_or_create(store.data_dir)
-    consent, events = found
+    return signed_receipt(load_or_create(store.data_dir), *found)
+
+
+def signed_receipt(key: SigningKey, consent: Consent, events: Sequence[ConsentEvent]) -> str:
+    """The receipt as the owner holds it; Ed25519 signatures are deterministic, so its hash is stable."""
     document = receipt_document(consent, events, NOTICES, principal_id(key, consent.household_id))
     check_receipt(document)
     return key.sign_jws(canonical_json(document), typ=TYP)

@@ -114,7 +114,7 @@ class Decision:
     allow: bool
     reason: str
     consent_id: str | None = None  # the consent an allowed processing rests on
-    unredacted: bool = False  # ... and whether that consent lets reviewers see people unredacted
+    unredacted: bool = False  # ... and whether that consent lets people be seen unredacted (review, training)
 
     @staticmethod
     def deny(reason: str) -> Decision:
@@ -190,16 +190,22 @@ def _admin_path(request: Request) -> Decision:
 
 
 def _training_path(request: Request) -> Decision:
-    """Not a person: the training job. It needs a consent whose purpose covers training."""
+    """Not a person: the training job. It needs a consent whose purpose covers training, and a clip the
+    screen does not hold: a dataset's items go on to exports that people open."""
     if request.action != "train":
         return Decision.deny("the training job only trains")
-    for rule in (_clip_exists, _not_quarantined, _needs_consent):
+    for rule in (_clip_exists, _not_quarantined, _needs_consent, _screened):
         objection = rule(request)
         if objection is not None:
             return objection
     grant = _covering_grant(request)
     assert grant is not None
-    return Decision(True, f"consent {grant.consent_id} covers {request.purpose}", consent_id=grant.consent_id)
+    return Decision(
+        True,
+        f"consent {grant.consent_id} covers {request.purpose}",
+        consent_id=grant.consent_id,
+        unredacted=grant.allow_unredacted,
+    )
 
 
 def _is_review_action(request: Request) -> Decision | None:

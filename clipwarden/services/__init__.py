@@ -42,3 +42,4 @@ from clipwarden.services import audit_trail as _audit_trail  # noqa: F401
 from clipwarden.services import reviewer as _reviewer  # noqa: F401
 from clipwarden.services import room_models as _room_models  # noqa: F401
 from clipwarden.services import users as _users  # noqa: F401
+from clipwarden.store import datasets as _datasets  # noqa: F401

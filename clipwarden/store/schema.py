@@ -451,3 +451,32 @@ room_models = Table(
     Column("sources", JSON, nullable=False),  # clip ids, in the order of the file's samples
     Column("built_at", UTCDateTime, nullable=False),
 )
+
+# Dataset snapshots (clipwarden.learn.datasets): immutable, named by the SHA-256 of their canonical manifest.
+# An erasure of a clip they hold deletes that clip's items and marks the snapshot superseded: its manifest
+# can no longer be rebuilt, and ``superseded_by`` names the snapshot that replaces it once one is built.
+dataset_snapshots = Table(
+    "dataset_snapshots",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("min_confidence", Float, nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("excluded", JSON, nullable=False),  # {reason: count} when it was built
+    Column("audit_index", BigInteger, nullable=False),  # the leaf that holds the manifest's hash
+    Column("superseded_by", String(40)),
+    Column("superseded_at", UTCDateTime),
+    Column("superseded_reason", Text),
+)
+
+# One item of a snapshot: its lineage record exactly as the manifest holds it, and the clip it came from
+# (never in the manifest, which names items by a pseudonym).
+dataset_items = Table(
+    "dataset_items",
+    metadata,
+    Column("snapshot_id", String(40), ForeignKey("dataset_snapshots.id"), primary_key=True),
+    Column("item_id", String(40), primary_key=True),
+    Column("clip_id", String(40), ForeignKey("clips.id"), nullable=False, index=True),
+    Column("record", JSON, nullable=False),
+)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from clipwarden.policy.decision import Actor, ClipFacts, Context, Grant, Request, decide
+from clipwarden.policy.decision import Actor, ClipFacts, Context, Decision, Grant, Request, decide
 
 AT = datetime(2026, 1, 5, 12, tzinfo=UTC)
 OWNER = Actor("u-owner", "owner", household_id="hh-1")
@@ -123,3 +123,18 @@ def test_a_withdrawn_share_of_the_clip_names_the_exclusion() -> None:
         "no valid consent covers human_review_for_model_improvement: the owner withdrew their share of this clip "
         "at 2026-01-05T09:00:00Z, which excludes it from every consent of the household until they share it again"
     )
+
+
+def test_training_takes_no_clip_the_screen_holds_and_says_whether_it_may_be_unredacted() -> None:
+    training = Grant("c-6", frozenset({"tester_program"}), frozenset(), allow_unredacted=True)
+
+    def train(clip: ClipFacts) -> Decision:
+        return decide(
+            Request(Actor("trainer", "system"), "train", clip, "automated_training", Context(AT, (training,)))
+        )
+
+    assert (train(CLIP).allow, train(CLIP).unredacted) == (True, True)
+    held = replace(CLIP, flagged=True)
+    assert train(held).reason.startswith("held: the screen flagged")
+    assert train(replace(held, owner_confirmed_sensitive=True)).allow
+    assert not train(replace(CLIP, screened=False)).allow

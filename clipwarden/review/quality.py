@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
+import krippendorff
 import numpy as np
 import numpy.typing as npt
 
@@ -223,17 +224,21 @@ def gold_accuracy(answers: Answers, gold: Mapping[str, str], labels: Sequence[st
 
 def cohen_kappa(first: Sequence[str], second: Sequence[str], labels: Sequence[str]) -> Agreement:
     """Cohen's (1960) kappa for two raters who labelled the same items: ``first[i]`` and ``second[i]`` are
-    their labels for item i. Chance agreement comes from each rater's own label shares."""
+    their labels for item i. Chance agreement comes from each rater's own label shares. The value is
+    scikit-learn's ``cohen_kappa_score``; observed and expected agreement come from its confusion matrix."""
     if len(first) != len(second):
         raise ValueError(f"cohen_kappa: the raters labelled {len(first)} and {len(second)} items; they must match")
     if not first:
         raise ValueError("cohen_kappa: no items")
+    # Imported here: scikit-learn's metrics take over a second to import, and the review service never needs them.
+    from sklearn.metrics import cohen_kappa_score, confusion_matrix
+
     index = _label_index(labels)
-    table = np.zeros((len(index), len(index)))
-    np.add.at(table, (_lookup(first, index), _lookup(second, index)), 1.0)
-    table /= len(first)
-    expected = float(table.sum(axis=1) @ table.sum(axis=0))
-    return _chance_corrected("cohen_kappa", float(np.trace(table)), expected, items=len(first))
+    _lookup([*first, *second], index)
+    table = confusion_matrix(first, second, labels=list(labels), normalize="all")
+    observed, expected = float(np.trace(table)), float(table.sum(axis=1) @ table.sum(axis=0))
+    value = None if _undefined(expected) else float(cohen_kappa_score(first, second, labels=list(labels)))
+    return Agreement("cohen_kappa", value, observed, expected, items=len(first))
 
 
 def fleiss_kappa(answers: Answers, labels: Sequence[str], raters: int | None = None) -> Agreement:
@@ -267,28 +272,34 @@ def fleiss_kappa_table(counts: Sequence[Sequence[int]] | npt.NDArray[np.integer]
 
 
 def krippendorff_alpha(answers: Answers, labels: Sequence[str]) -> Agreement:
-    """Krippendorff's alpha for nominal labels, which allows any number of answers per item. Items with a
-    single answer have no pair to compare and are left out (``skipped``). Computed from the coincidence
-    matrix: observed = sum_c o_cc / n, expected = sum_c n_c (n_c - 1) / (n (n - 1)) (Krippendorff 2011)."""
-    votes = _votes(_encode(answers, labels)).astype(np.float64)
+    """Krippendorff's alpha for nominal labels, which allows any number of answers per item, from the
+    ``krippendorff`` package. Items with a single answer have no pair to compare and are left out
+    (``skipped``). Expected agreement is sum_c n_c (n_c - 1) / (n (n - 1)) over the pairable answers
+    (Krippendorff 2011); observed agreement is what alpha = (observed - expected) / (1 - expected) implies."""
+    votes = _votes(_encode(answers, labels))
     per_item = votes.sum(axis=1)
     pairable = per_item >= 2
     if not pairable.any():
         raise ValueError("krippendorff_alpha: no item has two answers to compare")
-    units, sizes = votes[pairable], per_item[pairable]
-    matched = (units * (units - 1)).sum(axis=1) / (sizes - 1)  # per item: sum_c o_cc
-    values = units.sum(axis=0)
+    units = votes[pairable]
+    values = units.sum(axis=0).astype(np.float64)
     n = values.sum()
     expected = float((values * (values - 1)).sum() / (n * (n - 1)))
     skipped = int((~pairable).sum())
-    return _chance_corrected("krippendorff_alpha", float(matched.sum() / n), expected, len(units), skipped)
+    if _undefined(expected):
+        return Agreement("krippendorff_alpha", None, 1.0, expected, len(units), skipped)
+    value = float(krippendorff.alpha(value_counts=units, level_of_measurement="nominal"))
+    return Agreement("krippendorff_alpha", value, expected + value * (1.0 - expected), expected, len(units), skipped)
 
 
 def _chance_corrected(method: str, observed: float, expected: float, items: int, skipped: int = 0) -> Agreement:
-    # expected == 1 only when one category took every answer; the coefficient is then 0/0.
-    undefined = math.isclose(expected, 1.0, rel_tol=0.0, abs_tol=1e-12)
-    value = None if undefined else (observed - expected) / (1.0 - expected)
+    value = None if _undefined(expected) else (observed - expected) / (1.0 - expected)
     return Agreement(method, value, observed, expected, items, skipped)
+
+
+def _undefined(expected: float) -> bool:
+    """Expected agreement 1 happens only when one category took every answer; the coefficient is then 0/0."""
+    return math.isclose(expected, 1.0, rel_tol=0.0, abs_tol=1e-12)
 
 
 def _most_common_count(per_item: Indices) -> int:

@@ -7,10 +7,12 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import krippendorff
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from statsmodels.stats import inter_rater
 
 from clipwarden.domain import LABELS
 from clipwarden.review.quality import (
@@ -425,6 +427,53 @@ def test_relabelling_categories_leaves_agreement_unchanged(items: list[list[str]
 def test_kappa_is_at_most_one(items: list[list[str]]) -> None:
     for result in (fleiss_kappa(_as_answers(items), CATEGORIES), krippendorff_alpha(_as_answers(items), CATEGORIES)):
         assert result.value is None or result.value <= 1.0 + 1e-12
+
+
+# --- agreement against statsmodels and the krippendorff package on the same answers -----------------
+
+
+def _vote_table(answers: list[Answer], labels: tuple[str, ...]) -> np.ndarray:
+    items = sorted({answer.item_id for answer in answers})
+    table = np.zeros((len(items), len(labels)), dtype=np.int64)
+    for answer in answers:
+        table[items.index(answer.item_id), labels.index(answer.label)] += 1
+    return table
+
+
+def test_fleiss_kappa_matches_statsmodels_on_the_crowd(crowd: Synthetic) -> None:
+    ours = fleiss_kappa(crowd.answers, LABELS)
+    assert ours.value == pytest.approx(inter_rater.fleiss_kappa(_vote_table(crowd.answers, LABELS), method="fleiss"))
+
+
+def test_krippendorff_alpha_matches_the_package_given_rater_rows(crowd: Synthetic) -> None:
+    workers, items = sorted(CROWD), sorted(crowd.truth)
+    ratings = np.full((len(workers), len(items)), np.nan)
+    for answer in crowd.answers:
+        ratings[workers.index(answer.worker_id), items.index(answer.item_id)] = LABELS.index(answer.label)
+    reference = krippendorff.alpha(reliability_data=ratings, level_of_measurement="nominal")
+    assert krippendorff_alpha(crowd.answers, LABELS).value == pytest.approx(reference)
+
+
+@settings(deadline=None)
+@given(rated_items)
+def test_agreement_matches_statsmodels_and_its_own_fields(items: list[list[str]]) -> None:
+    answers = _as_answers(items)
+    first, second = [labels[0] for labels in items], [labels[1] for labels in items]
+    pairs = np.zeros((len(CATEGORIES), len(CATEGORIES)))
+    for a, b in zip(first, second, strict=True):
+        pairs[CATEGORIES.index(a), CATEGORIES.index(b)] += 1
+    cohen, fleiss = cohen_kappa(first, second, CATEGORIES), fleiss_kappa(answers, CATEGORIES)
+    with np.errstate(divide="ignore", invalid="ignore"):  # statsmodels divides by zero where kappa is undefined
+        references = [
+            (cohen, inter_rater.cohens_kappa(pairs)["kappa"]),
+            (fleiss, inter_rater.fleiss_kappa(_vote_table(answers, CATEGORIES), method="fleiss")),
+        ]
+    for result, reference in references:
+        if result.value is not None:
+            assert result.value == pytest.approx(reference)
+    for result in (cohen, fleiss, krippendorff_alpha(answers, CATEGORIES)):
+        if result.value is not None:
+            assert result.value == pytest.approx((result.observed - result.expected) / (1 - result.expected))
 
 
 # --- gold accuracy and triage ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from clipwarden.domain import LABELS, Label
 PICKLE_PROTOCOL = 5
 MAX_ITER = 100  # boosting rounds per shard
 MIN_SAMPLES_LEAF = 5  # shards are small: the default 20 would leave most of them a single leaf
+MAX_FEATURES = 0.8  # each split looks at a random 80% of the features, drawn from the seed
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,11 @@ def _fit_shard(features: np.ndarray, labels: list[Label], seed: int) -> ShardMod
     if len(seen) == 1:
         return ShardModel(seen, None)
     estimator = HistGradientBoostingClassifier(
-        max_iter=MAX_ITER, min_samples_leaf=MIN_SAMPLES_LEAF, early_stopping=False, random_state=seed
+        max_iter=MAX_ITER,
+        min_samples_leaf=MIN_SAMPLES_LEAF,
+        max_features=MAX_FEATURES,
+        early_stopping=False,
+        random_state=seed,
     )
     estimator.fit(features, np.asarray([seen.index(label) for label in labels]))
     return ShardModel(seen, estimator)

@@ -4,7 +4,7 @@ Items go to ``shards`` disjoint shards by a hash of their item id, so an item's 
 others; each shard has its own model, and a clip's label is the one with the highest mean of the shards'
 class probabilities. Unlearning an item therefore retrains only its shard. Fitting is single-seeded and
 the estimators are pickled with a fixed protocol, so the same items, labels, shards and seed give the same
-bytes (tests/learn/test_models.py trains in two processes to show it). Artefacts are only unpickled
+bytes (tests/learn/test_sharded_model.py trains in two processes to show it). Artefacts are only unpickled
 after their SHA-256 matched the one recorded when they were trained (``learn/training.py``).
 """
 

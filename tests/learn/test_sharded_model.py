@@ -41,7 +41,7 @@ def test_training_twice_in_one_process_gives_the_same_bytes_and_another_seed_doe
 
 
 def test_training_in_separate_processes_gives_the_same_bytes() -> None:
-    code = "from tests.learn.test_models import _artefact_sha256; print(_artefact_sha256())"
+    code = "from tests.learn.test_sharded_model import _artefact_sha256; print(_artefact_sha256())"
     digests = set()
     for hash_seed in ("1", "2"):  # different string hashing, as two unrelated runs would have
         env = os.environ | {"PYTHONHASHSEED": hash_seed}

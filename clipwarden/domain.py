@@ -95,3 +95,4 @@ class AiVerdict:
     label: Label
     alert: bool  # a person while the household is away
     confidence: float  # 0..1
+    model_id: str | None = None  # the learned model that made it; None: the rules

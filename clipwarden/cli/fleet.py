@@ -14,6 +14,7 @@ from rich.table import Table
 
 from clipwarden.cli.app import Settings, app, console, err_console, settings
 from clipwarden.errors import ClipwardenError
+from clipwarden.learn.deployed import fleet_ai
 from clipwarden.pipeline.demo import REVIEWERS_SHIFT, run_demo, run_summary
 from clipwarden.pipeline.fleet_run import Progress as PipelineProgress
 from clipwarden.pipeline.fleet_run import default_workers, run_fleet
@@ -104,8 +105,10 @@ def simulate(
     opts = settings(ctx)
     config = _sim_config(seed, households, cameras, hours, size, fps, start)
     workers = _check_workers(workers)
-    with open_store(opts.data_dir, opts.db_url) as store, _progress_bar(opts) as progress:
-        run = run_fleet(store, config, workers, progress)
+    with open_store(opts.data_dir, opts.db_url) as store:
+        ai = fleet_ai(store)  # before the progress bar, so that a refused model is the only line on stderr
+        with _progress_bar(opts) as progress:
+            run = run_fleet(store, config, workers, progress, ai)
     summary = run_summary(config, run)
     opts.emit(summary, lambda: console.print(_key_values("simulated", summary)))
 

@@ -9,10 +9,10 @@ light, as the reported camera did; that is what the learning loop downstream is 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Literal
+from typing import Literal, Protocol
 
 from clipwarden.domain import AiVerdict, Camera, Label
-from clipwarden.media.capture import MotionTrack
+from clipwarden.media.capture import CapturedClip, MotionTrack
 from clipwarden.media.motion import Box
 
 MIN_MOTION_S = 1.0  # less motion than this in a clip is nothing much
@@ -26,6 +26,19 @@ PET_FLOOR = 0.5  # ...and reaches below this height (0 = top), since pets move n
 RULE_CONFIDENCE = 0.6  # of a verdict from a fixed rule rather than from the frames' votes
 
 Reading = Literal["person", "vehicle", "pet", "environment", "no_event"]
+
+
+class CameraAi(Protocol):
+    """What the fleet asks of a camera AI, the rules or a learned model: a verdict on one captured clip."""
+
+    def classify(self, captured: CapturedClip, camera: Camera, away: bool) -> AiVerdict: ...
+
+
+class Rules:
+    """The rules below as a ``CameraAi``: the fleet's AI until a model is deployed, and its fallback."""
+
+    def classify(self, captured: CapturedClip, camera: Camera, away: bool) -> AiVerdict:
+        return classify(captured.track, camera, away)
 
 
 def classify(track: MotionTrack, camera: Camera, away: bool) -> AiVerdict:

@@ -1,7 +1,8 @@
 """Drive the pipeline with the simulated fleet: register devices, capture clips, label and store them.
 
 The simulator plays the part of the world and the camera sensor; everything after the sensor (motion
-detection, privacy zones, encoding, the camera AI, the clip store) is the real pipeline. Windows are
+detection, privacy zones, encoding, the camera AI, the clip store) is the real pipeline. The camera AI is
+the deployed model when one is (``models deploy``), else the rules. Windows are
 rendered and captured in worker processes; the parent alone writes to the store, in window order, so a
 seed always ingests the same clips in the same order.
 """
@@ -18,7 +19,8 @@ from dataclasses import dataclass, field
 import cv2
 
 from clipwarden import services
-from clipwarden.media.camera_ai import classify
+from clipwarden.learn.deployed import fleet_ai
+from clipwarden.media.camera_ai import CameraAi
 from clipwarden.media.capture import CapturedClip, capture_window
 from clipwarden.sim import ActivityWindow, SimConfig, SimFleet, build_fleet
 from clipwarden.store import Store
@@ -47,9 +49,13 @@ def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def run_fleet(store: Store, config: SimConfig, workers: int, progress: Progress | None = None) -> FleetRun:
-    """Run the simulated fleet for `config` and ingest every clip its cameras record."""
+def run_fleet(
+    store: Store, config: SimConfig, workers: int, progress: Progress | None = None, ai: CameraAi | None = None
+) -> FleetRun:
+    """Run the simulated fleet for `config` and ingest every clip its cameras record, labelled by ``ai``
+    (default: the deployed model, else the rules)."""
     started, cpu_started = time.perf_counter(), _cpu_seconds()
+    ai = ai or fleet_ai(store)  # first: an altered model stops the run before anything is stored
     fleet = build_fleet(config)
     _register(store, fleet)
     windows = fleet.windows()
@@ -60,7 +66,7 @@ def run_fleet(store: Store, config: SimConfig, workers: int, progress: Progress 
         for clip in captured:
             camera = cameras[clip.clip.camera_id]
             away = services.mode_at(store, camera.household_id, clip.clip.started_at) == "away"
-            verdict = classify(clip.track, camera, away=away)
+            verdict = ai.classify(clip, camera, away=away)
             run.clip_ids.append(services.ingest_clip(store, clip.clip, verdict))
         if progress:
             progress("capture", done, len(windows))

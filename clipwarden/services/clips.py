@@ -76,6 +76,7 @@ def ingest_clip(store: Store, clip: RecordedClip, verdict: AiVerdict) -> str:
                 ai_label=verdict.label,
                 ai_alert=verdict.alert,
                 ai_confidence=verdict.confidence,
+                ai_model_id=verdict.model_id,
                 created_at=utc_now(),
             )
             .on_conflict_do_nothing(index_elements=["camera_id", "started_at"])

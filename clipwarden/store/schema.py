@@ -134,6 +134,7 @@ clips = Table(
     Column("ai_label", String(16)),
     Column("ai_alert", Boolean),
     Column("ai_confidence", Float),
+    Column("ai_model_id", String(40)),  # the deployed model that labelled the clip; null: the rules
     Column("created_at", UTCDateTime, nullable=False),
     # When the media went, by deletion or by expiry.
     Column("deleted_at", UTCDateTime),
@@ -479,4 +480,30 @@ dataset_items = Table(
     Column("item_id", String(40), primary_key=True),
     Column("clip_id", String(40), ForeignKey("clips.id"), nullable=False, index=True),
     Column("record", JSON, nullable=False),
+)
+
+# A trained camera AI: its artefact is the content-addressed file models/SHA256 in the data dir, loaded
+# only when it still hashes to ``sha256``; ``card`` is its model card.
+models = Table(
+    "models",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("snapshot_id", String(40), ForeignKey("dataset_snapshots.id"), nullable=False, index=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("shards", Integer, nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # active, unlearned, retired
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("card", JSON, nullable=False),
+    Column("audit_index", BigInteger, nullable=False),
+)
+
+# Each time a model was put on the fleet; the latest row is the one the fleet uses.
+model_deployments = Table(
+    "model_deployments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", String(40), ForeignKey("models.id"), nullable=False),
+    Column("deployed_at", UTCDateTime, nullable=False),
+    Column("audit_index", BigInteger, nullable=False),
 )

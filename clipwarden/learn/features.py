@@ -1,0 +1,111 @@
+"""Per-clip features for the learned camera AI: the clip's MP4 decoded, its motion track found again by the
+camera's own motion detector, and the track summarised into a fixed vector.
+
+Only what a real upload carries goes in: the pixels (privacy zones already black), the camera's
+configuration and the household's home/away mode as the app recorded it; never the simulator's truth.
+Training and the deployed model both start from the stored MP4, so they see the same track.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from clipwarden.domain import PLACEMENTS, Camera
+from clipwarden.media.capture import MotionTrack
+from clipwarden.media.codec import decode_frames
+from clipwarden.media.motion import Box, MotionConfig, MotionDetector
+from clipwarden.media.zones import ignore_mask
+
+QUANTILES = (0.1, 0.5, 0.9)
+_SHAPES = ("height", "width", "aspect", "bottom", "centre_x", "area")
+_PIXEL_STRIDE = 8  # brightness and colour from every 8th pixel each way: plenty for a mean
+
+FEATURE_NAMES: tuple[str, ...] = (
+    *(f"{shape}_q{round(100 * q)}" for shape in _SHAPES for q in QUANTILES),
+    "motion_s",
+    "motion_share",
+    "global_change_share",
+    "regions_median",
+    "regions_max",
+    "speed_median",
+    "brightness",
+    "colour",
+    "duration_s",
+    "outdoor",
+    "away",
+    *(f"placement_{placement}" for placement in PLACEMENTS),
+)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What decoding a clip gives the features: its motion track and, per frame, brightness and colour."""
+
+    track: MotionTrack
+    brightness: tuple[float, ...]  # mean luma-like value, 0..255
+    colour: tuple[float, ...]  # mean |red - blue|: near 0 under infrared night vision
+
+
+def observe(data: bytes, camera: Camera) -> Observed:
+    """Decode the MP4 and run the camera's motion detector over it (ClipwardenError if it does not decode)."""
+    detector = MotionDetector(camera.width, camera.height, MotionConfig(), ignore_mask(camera))
+    boxes: list[tuple[Box, ...]] = []
+    calibrating: list[bool] = []
+    brightness: list[float] = []
+    colour: list[float] = []
+    for frame in decode_frames(data):
+        boxes.append(tuple(detector.detect(frame)))
+        calibrating.append(detector.calibrating)
+        sample = frame[::_PIXEL_STRIDE, ::_PIXEL_STRIDE].astype(np.int16)
+        brightness.append(float(sample.mean()))
+        colour.append(float(np.abs(sample[..., 2] - sample[..., 0]).mean()))
+    track = MotionTrack(camera.fps, tuple(boxes), tuple(calibrating))
+    return Observed(track, tuple(brightness), tuple(colour))
+
+
+def clip_features(data: bytes, camera: Camera, away: bool) -> np.ndarray:
+    return summarise(observe(data, camera), camera, away)
+
+
+def summarise(observed: Observed, camera: Camera, away: bool) -> np.ndarray:
+    """The fixed vector ``FEATURE_NAMES`` describes; a clip without motion has zeros for its shapes."""
+    track = observed.track
+    moving = [frame for frame in track.boxes if frame]
+    largest = [max(frame, key=lambda b: b.w * b.h) for frame in moving]
+    frames = max(track.frames, 1)
+    values = [
+        *_shape_quantiles(largest, camera),
+        len(moving) / track.fps,
+        len(moving) / frames,
+        sum(track.global_change) / frames,
+        float(np.median([len(frame) for frame in moving])) if moving else 0.0,
+        float(max((len(frame) for frame in moving), default=0)),
+        _speed(largest, track.fps),
+        float(np.mean(observed.brightness)) if observed.brightness else 0.0,
+        float(np.mean(observed.colour)) if observed.colour else 0.0,
+        track.frames / track.fps,
+        float(camera.outdoor),
+        float(away),
+        *(float(camera.placement == placement) for placement in PLACEMENTS),
+    ]
+    return np.asarray(values, dtype=np.float64)
+
+
+def _shape_quantiles(largest: list[Box], camera: Camera) -> list[float]:
+    if not largest:
+        return [0.0] * (len(_SHAPES) * len(QUANTILES))
+    boxes = np.asarray(largest, dtype=np.float64)
+    x, y, w, h = boxes.T
+    aspect = (h * camera.height) / np.maximum(w * camera.width, 1e-9)  # height over width, in pixels
+    columns = (h, w, aspect, y + h, x + w / 2, w * h)
+    return [float(q) for column in columns for q in np.quantile(column, QUANTILES)]
+
+
+def _speed(largest: list[Box], fps: int) -> float:
+    """Median movement of the largest region's centre between moving frames, in frame widths a second."""
+    if len(largest) < 2:
+        return 0.0
+    centres = np.asarray([b.x + b.w / 2 for b in largest])
+    return float(np.median(np.abs(np.diff(centres)))) * fps

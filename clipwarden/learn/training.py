@@ -1,0 +1,254 @@
+"""Training and deploying the camera AI at the edge: a snapshot's items, each still allowed by the enforcement
+point, read through the store; a sharded model written as a content-addressed artefact with its model card;
+deployment after the artefact's hash is checked again.
+
+Each item's clip is asked for at training time (``gate.check``, the training job, action ``train``, purpose
+``automated_training``): a snapshot is a list made earlier, and a clip whose consent was withdrawn since must
+not be learned from. Items the gate now refuses are skipped and counted in the card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from collections import Counter
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, select
+
+from clipwarden import services
+from clipwarden.domain import Camera, Label
+from clipwarden.errors import ClipwardenError, NotFound
+from clipwarden.learn import models
+from clipwarden.learn.datasets import PURPOSE, TRAINING_JOB
+from clipwarden.learn.features import FEATURE_NAMES, clip_features
+from clipwarden.policy import gate
+from clipwarden.services.audit_trail import log_change
+from clipwarden.store import Store
+from clipwarden.store.schema import cameras, clips, dataset_items, dataset_snapshots, model_deployments
+from clipwarden.store.schema import models as models_table
+from clipwarden.times import iso_utc
+
+MODEL_DIR = "models"
+DEFAULT_SHARDS = 4
+DEFAULT_SEED = 0
+_DEPENDENCIES = ("scikit-learn", "numpy", "av", "opencv-python-headless")
+_models, _deployments = models_table.c, model_deployments.c
+
+
+class ModelRefused(ClipwardenError):
+    """Training or deployment was refused; nothing was stored."""
+
+
+def train(store: Store, snapshot_id: str, shards: int, seed: int, at: datetime) -> dict[str, Any]:
+    """Train a model on the snapshot's items the gate still allows, store it, and return its summary."""
+    if shards < 1:
+        raise ModelRefused(f"--shards must be at least 1, not {shards}")
+    started = time.perf_counter()
+    snapshot = _trainable_snapshot(store, snapshot_id)
+    item_ids, features, labels, skipped = _read_items(store, snapshot_id, at)
+    if not item_ids:
+        raise ModelRefused(f"snapshot {snapshot_id}: the gate allows none of its items now ({_counts(skipped)})")
+    fit_started = time.perf_counter()
+    model = models.train(item_ids, features, labels, FEATURE_NAMES, shards, seed)
+    artefact = models.dump(model)
+    sha256 = hashlib.sha256(artefact).hexdigest()
+    card = {
+        "snapshot_id": snapshot_id,
+        "snapshot_sha256": snapshot.sha256,
+        "model": "sharded HistGradientBoostingClassifier (scikit-learn), mean of the shards' probabilities",
+        "features": list(FEATURE_NAMES),
+        "shards": shards,
+        "seed": seed,
+        "shard_items": models.shard_sizes(item_ids, shards),
+        "items": len(item_ids),
+        "skipped": skipped,
+        "training_metrics": _training_metrics(model, features, labels),
+        "features_s": round(fit_started - started, 3),
+        "fit_s": round(time.perf_counter() - fit_started, 3),
+        "dependencies": {name: version(name) for name in _DEPENDENCIES} | {"python": platform.python_version()},
+        "sha256": sha256,
+    }
+    card["train_s"] = round(time.perf_counter() - started, 3)
+    return _store_model(store, card, artefact, at)
+
+
+def list_models(store: Store) -> list[dict[str, Any]]:
+    with store.connect() as conn:
+        rows = conn.execute(select(models_table).order_by(_models.created_at, _models.id)).all()
+        deployed = _deployed_id(conn)
+    return [_summary(row, deployed) for row in rows]
+
+
+def deploy(store: Store, model_id: str, at: datetime) -> dict[str, Any]:
+    """Put an active model on the fleet, after checking its artefact still has the hash of its card."""
+    with store.begin() as conn:
+        row = conn.execute(select(models_table).where(_models.id == model_id)).first()
+        if row is None:
+            raise NotFound(f"unknown model id: {model_id}")
+        if row.status != "active":
+            raise ModelRefused(f"model {model_id} is {row.status}; only an active model can be deployed")
+        read_artefact(store.data_dir, row.sha256)
+        index = log_change(conn, "model_deployed", at, {"model_id": model_id, "sha256": row.sha256})
+        conn.execute(model_deployments.insert().values(model_id=model_id, deployed_at=at, audit_index=index))
+    return {"model_id": model_id, "deployed_at": iso_utc(at), "audit_index": index}
+
+
+def deployed_model(store: Store) -> tuple[str, models.ShardedModel] | None:
+    """The model on the fleet now, checked against its hash; None while the rules are."""
+    with store.connect() as conn:
+        model_id = _deployed_id(conn)
+        sha256 = conn.execute(select(_models.sha256).where(_models.id == model_id)).scalar()
+    if model_id is None or sha256 is None:
+        return None
+    return model_id, models.load(read_artefact(store.data_dir, sha256))
+
+
+def read_artefact(data_dir: Path, sha256: str) -> bytes:
+    """The artefact's bytes; ModelRefused if it is missing or no longer hashes to ``sha256``."""
+    path = data_dir / MODEL_DIR / sha256
+    if not path.is_file():
+        raise ModelRefused(f"model artefact {sha256} is missing from the data dir")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ModelRefused(f"model artefact {sha256} was altered on disk: its SHA-256 no longer matches its card")
+    return data
+
+
+def _trainable_snapshot(store: Store, snapshot_id: str) -> Any:
+    with store.connect() as conn:
+        snapshot = conn.execute(select(dataset_snapshots).where(dataset_snapshots.c.id == snapshot_id)).first()
+    if snapshot is None:
+        raise NotFound(f"unknown snapshot id: {snapshot_id}")
+    if snapshot.superseded_at is not None:
+        raise ModelRefused(f"snapshot {snapshot_id} was superseded ({snapshot.superseded_reason}); train on a new one")
+    return snapshot
+
+
+def _read_items(
+    store: Store, snapshot_id: str, at: datetime
+) -> tuple[list[str], np.ndarray, list[Label], dict[str, int]]:
+    """Features and labels of the items the gate allows now, in item-id order; the others counted by reason."""
+    with store.connect() as conn:
+        items = conn.execute(
+            select(dataset_items.c.item_id, dataset_items.c.clip_id, dataset_items.c.record)
+            .where(dataset_items.c.snapshot_id == snapshot_id)
+            .order_by(dataset_items.c.item_id)
+        ).all()
+    item_ids: list[str] = []
+    rows: list[np.ndarray] = []
+    labels: list[Label] = []
+    skipped: Counter[str] = Counter()
+    for item in items:
+        decision = gate.check(store, gate.Ask(TRAINING_JOB, "train", item.clip_id, PURPOSE, at))
+        if not decision.allow:
+            skipped[decision.reason] += 1
+            continue
+        try:
+            rows.append(_features(store, item.clip_id))
+        except ClipwardenError:
+            skipped["unreadable media"] += 1
+            continue
+        item_ids.append(item.item_id)
+        labels.append(item.record["label"])
+    features = np.vstack(rows) if rows else np.empty((0, len(FEATURE_NAMES)))
+    return item_ids, features, labels, dict(sorted(skipped.items()))
+
+
+def _features(store: Store, clip_id: str) -> np.ndarray:
+    with store.connect() as conn:
+        clip = conn.execute(select(clips).where(clips.c.id == clip_id)).one()
+        camera = camera_of(conn, clip.camera_id)
+    away = services.mode_at(store, clip.household_id, clip.started_at) == "away"
+    return clip_features(store.blobs.get(clip.blob_sha256), camera, away)
+
+
+def camera_of(conn: Connection, camera_id: str) -> Camera:
+    row = conn.execute(select(cameras).where(cameras.c.id == camera_id)).one()
+    return Camera(
+        id=row.id,
+        household_id=row.household_id,
+        name=row.name,
+        placement=row.placement,
+        width=row.width,
+        height=row.height,
+        fps=row.fps,
+        motion_masks=tuple(tuple((x, y) for x, y in zone) for zone in row.motion_masks),
+        privacy_zones=tuple(tuple((x, y) for x, y in zone) for zone in row.privacy_zones),
+    )
+
+
+def _training_metrics(model: models.ShardedModel, features: np.ndarray, labels: list[Label]) -> dict[str, Any]:
+    """How the model does on its own training items (the snapshot's labels; no ground truth is read)."""
+    predicted = [label for label, _ in model.predict(features)]
+    right = sum(p == t for p, t in zip(predicted, labels, strict=True))
+    return {"training_accuracy": round(right / len(labels), 4), "labels": dict(sorted(Counter(labels).items()))}
+
+
+def _store_model(store: Store, card: dict[str, Any], artefact: bytes, at: datetime) -> dict[str, Any]:
+    """Write the artefact under its hash and record the model; the same weights again name the stored one."""
+    sha256 = card["sha256"]
+    model_id = "mdl_" + sha256[:16]
+    path = store.data_dir / MODEL_DIR / sha256
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        temporary = path.with_suffix(".partial")
+        temporary.write_bytes(artefact)
+        temporary.replace(path)
+    with store.begin() as conn:
+        existing = conn.execute(select(_models.id).where(_models.id == model_id)).first() is not None
+        fields = {"model_id": model_id, "snapshot_id": card["snapshot_id"], "sha256": sha256, "existing": existing}
+        index = log_change(conn, "model_trained", at, fields | {"skipped": card["skipped"]})
+        if not existing:
+            conn.execute(
+                models_table.insert().values(
+                    id=model_id,
+                    snapshot_id=card["snapshot_id"],
+                    sha256=sha256,
+                    shards=card["shards"],
+                    seed=card["seed"],
+                    status="active",
+                    created_at=at,
+                    card=card,
+                    audit_index=index,
+                )
+            )
+    return {
+        "model_id": model_id,
+        "snapshot_id": card["snapshot_id"],
+        "shards": card["shards"],
+        "seed": card["seed"],
+        "train_s": card["train_s"],
+        "sha256": sha256,
+        "existing": existing,
+        "audit_index": index,
+        "card": card,
+    }
+
+
+def _deployed_id(conn: Connection) -> str | None:
+    latest = select(_deployments.model_id).order_by(_deployments.deployed_at.desc(), _deployments.id.desc())
+    return conn.execute(latest.limit(1)).scalar()
+
+
+def _summary(row: Any, deployed: str | None) -> dict[str, Any]:
+    return {
+        "model_id": row.id,
+        "snapshot_id": row.snapshot_id,
+        "status": row.status,
+        "deployed": row.id == deployed,
+        "sha256": row.sha256,
+        "shards": row.shards,
+        "seed": row.seed,
+        "created_at": iso_utc(row.created_at),
+        "training_accuracy": row.card["training_metrics"]["training_accuracy"],
+    }
+
+
+def _counts(skipped: dict[str, int]) -> str:
+    return ", ".join(f"{reason}: {count}" for reason, count in skipped.items()) or "it has no items"

@@ -1,0 +1,228 @@
+"""`models train|list|deploy` through the command line: a model trained on a snapshot of real simulated clips,
+bit-identical for the same snapshot and seed, trained only on items the gate still allows; once deployed, the
+fleet labels new clips with it; bad input is one line, exit 1, nothing changed.
+
+One small fleet is simulated, shared, reviewed and snapshotted once per module (SQLite); each test works on
+its own copy of that data dir.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from clipwarden.learn.features import clip_features
+from clipwarden.learn.training import camera_of, deployed_model
+from clipwarden.policy.decision import Actor
+from clipwarden.services import mode_at, owner, reviewer
+from clipwarden.services.consolidation import consolidate
+from clipwarden.services.users import actor_for_token, add_user
+from clipwarden.store import Store, open_store
+from clipwarden.store.schema import clips, consolidations, model_deployments, models
+from clipwarden.times import utc_now
+
+if TYPE_CHECKING:
+    from conftest import CliResult
+
+REVIEW, TRAINING = "human_review_for_model_improvement", "automated_training"
+FLEET = ["--households", "1", "--cameras", "2", "--hours", "12", "--seed", "3", "--workers", "1"]
+# Another household's Monday: three activity windows (as in tests/cli/test_simulate.py).
+LATER = ["--households", "1", "--cameras", "2", "--hours", "12", "--seed", "8", "--workers", "1"]
+LATER += ["--start", "2026-01-05T00:00:00Z"]
+# CONTRACT: what `models train`, `models list` and `models deploy` print.
+TRAIN_FIELDS = {"model_id", "snapshot_id", "shards", "seed", "train_s", "sha256"}
+LIST_FIELDS = {"model_id", "snapshot_id", "status", "deployed"}
+
+
+@dataclass(frozen=True)
+class Labelled:
+    data: Path  # a data dir with a labelled fleet and one snapshot of it
+    snapshot_id: str
+    items: int
+    consents: dict[str, str]  # clip id -> the consent its owner gave
+
+
+def _actor(store: Store, role: str, household_id: str | None, site: str | None) -> Actor:
+    token = add_user(store, role, household_id, site, utc_now())["token"]
+    with store.connect() as conn:
+        actor = actor_for_token(conn, token)
+    assert actor is not None
+    return actor
+
+
+def _share_and_label(store: Store) -> dict[str, str]:
+    """The owner shares every clip for review and training; two reviewers answer; the consolidated labels
+    are then set to the camera AI's own (a varied set of labels, as reviewers' would be)."""
+    at = utc_now() - timedelta(minutes=5)
+    with store.connect() as conn:
+        stored = conn.execute(select(clips.c.id, clips.c.household_id, clips.c.ai_label)).all()
+    who = _actor(store, "owner", stored[0].household_id, None)
+    consents = {
+        row.id: owner.share_clip(store, who, row.id, [REVIEW, TRAINING], None, False, None, at)["consent_id"]
+        for row in stored
+    }
+    for name in ("ana", "bo"):
+        person = _actor(store, "reviewer", None, "us-sea")
+        while (work := reviewer.request_work(store, person, name, at)) is not None:
+            reviewer.annotate(store, person, work["task_token"], reviewer.Answer("pet"), at)
+    consolidate(store, at)
+    with store.begin() as conn:
+        for row in stored:
+            conn.execute(update(consolidations).where(consolidations.c.clip_id == row.id).values(label=row.ai_label))
+    return consents
+
+
+def _process(data: Path, *args: str) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-m", "clipwarden", "--data", str(data), "--json", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def labelled_fleet(tmp_path_factory: pytest.TempPathFactory) -> Labelled:
+    data = tmp_path_factory.mktemp("labelled")
+    _process(data, "simulate", *FLEET)
+    with open_store(data) as store:
+        consents = _share_and_label(store)
+    made = _process(data, "datasets", "snapshot")
+    assert made["items"] >= 8, made
+    return Labelled(data, made["snapshot_id"], made["items"], consents)
+
+
+@pytest.fixture
+def data(labelled_fleet: Labelled, tmp_path: Path) -> Path:
+    copy = tmp_path / "data"
+    shutil.copytree(labelled_fleet.data, copy)
+    return copy
+
+
+@pytest.fixture
+def run(cli_raw: Callable[..., CliResult], data: Path) -> Callable[..., CliResult]:
+    return lambda *args: cli_raw("--data", str(data), "--json", *args)
+
+
+def _ok(result: CliResult) -> Any:
+    assert (result.code, result.err) == (0, ""), result.err
+    return result.json()
+
+
+def _refused(result: CliResult, words: str) -> None:
+    assert result.code == 1 and result.out == ""
+    assert result.err.count("\n") == 1 and result.err.startswith("error: ") and words in result.err, result.err
+
+
+def _count(data: Path, table: Any) -> int:
+    with open_store(data) as store, store.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_training_twice_gives_the_same_weights_and_a_card(
+    run: Callable[..., CliResult], data: Path, labelled_fleet: Labelled
+) -> None:
+    trained = _ok(run("models", "train", labelled_fleet.snapshot_id, "--shards", "2", "--seed", "7"))
+    assert trained.keys() >= TRAIN_FIELDS
+    assert (trained["snapshot_id"], trained["shards"], trained["seed"]) == (labelled_fleet.snapshot_id, 2, 7)
+    card = trained["card"]
+    assert card["items"] == labelled_fleet.items and sum(card["shard_items"]) == labelled_fleet.items
+    assert card["skipped"] == {} and card["sha256"] == trained["sha256"]
+    assert 0.0 <= card["training_metrics"]["training_accuracy"] <= 1.0
+    assert set(card["dependencies"]) >= {"scikit-learn", "numpy", "python"}
+    artefact = data / "models" / trained["sha256"]
+    assert hashlib.sha256(artefact.read_bytes()).hexdigest() == trained["sha256"]
+    again = _ok(run("models", "train", labelled_fleet.snapshot_id, "--shards", "2", "--seed", "7"))
+    assert (again["model_id"], again["sha256"], again["existing"]) == (trained["model_id"], trained["sha256"], True)
+    other = _ok(run("models", "train", labelled_fleet.snapshot_id, "--shards", "2", "--seed", "8"))
+    assert other["sha256"] != trained["sha256"]
+    listed = _ok(run("models", "list"))
+    assert [m["model_id"] for m in listed] == [trained["model_id"], other["model_id"]]
+    assert all(m.keys() >= LIST_FIELDS and m["status"] == "active" and not m["deployed"] for m in listed)
+
+
+def test_training_skips_the_items_whose_consent_was_withdrawn_since_the_snapshot(
+    run: Callable[..., CliResult], data: Path, labelled_fleet: Labelled
+) -> None:
+    withdrawn = sorted(labelled_fleet.consents)[0]
+    with open_store(data) as store:
+        with store.connect() as conn:
+            household = conn.execute(select(clips.c.household_id)).scalar()
+        who = _actor(store, "owner", household, None)
+        owner.withdraw_consent(store, who, labelled_fleet.consents[withdrawn], utc_now())
+    trained = _ok(run("models", "train", labelled_fleet.snapshot_id))
+    assert trained["card"]["items"] == labelled_fleet.items - 1
+    assert sum(trained["card"]["skipped"].values()) == 1
+    assert trained["shards"] == 4 and len(trained["card"]["shard_items"]) == 4
+
+
+def test_after_deployment_the_fleet_labels_new_clips_with_the_model(
+    run: Callable[..., CliResult], data: Path, labelled_fleet: Labelled
+) -> None:
+    trained = _ok(run("models", "train", labelled_fleet.snapshot_id))
+    deployed = _ok(run("models", "deploy", trained["model_id"]))
+    assert deployed["model_id"] == trained["model_id"] and deployed["deployed_at"]
+    assert [m["deployed"] for m in _ok(run("models", "list"))] == [True]
+    with open_store(data) as store, store.connect() as conn:
+        before = set(conn.execute(select(clips.c.id)).scalars())
+    simulated = run("simulate", *LATER)  # its progress goes to stderr
+    assert simulated.code == 0 and simulated.json()["clips"] >= 1
+    with open_store(data) as store:
+        with store.connect() as conn:
+            new = conn.execute(select(clips).where(clips.c.id.not_in(before))).all()
+            cameras = {row.camera_id: camera_of(conn, row.camera_id) for row in new}
+        model_id, model = deployed_model(store) or (None, None)
+        assert model_id == trained["model_id"] and model is not None
+        for row in new:
+            away = mode_at(store, row.household_id, row.started_at) == "away"
+            features = clip_features(store.blobs.get(row.blob_sha256), cameras[row.camera_id], away)
+            [(label, confidence)] = model.predict(features)
+            assert (row.ai_model_id, row.ai_label, row.ai_alert) == (model_id, label, label == "intruder")
+            assert row.ai_confidence == round(confidence, 3)
+        with store.connect() as conn:
+            assert conn.execute(select(clips.c.ai_model_id).where(clips.c.id.in_(before))).scalars().all() == [
+                None
+            ] * len(before)
+
+
+def test_bad_input_is_refused_and_changes_nothing(
+    run: Callable[..., CliResult], data: Path, labelled_fleet: Labelled
+) -> None:
+    _refused(run("models", "train", "ds_unknown"), "unknown snapshot id")
+    _refused(run("models", "deploy", "mdl_unknown"), "unknown model id")
+    _refused(run("models", "train", labelled_fleet.snapshot_id, "--shards", "0"), "--shards")
+    trained = _ok(run("models", "train", labelled_fleet.snapshot_id))
+    artefact = data / "models" / trained["sha256"]
+    artefact.write_bytes(artefact.read_bytes() + b"\0")
+    _refused(run("models", "deploy", trained["model_id"]), "altered")
+    assert _count(data, model_deployments) == 0
+    with open_store(data) as store, store.connect() as conn:
+        erased = conn.execute(select(clips.c.id).order_by(clips.c.id)).scalars().first()
+    assert erased is not None
+    _ok(run("clips", "delete", erased))
+    _refused(run("models", "train", labelled_fleet.snapshot_id, "--seed", "9"), "superseded")
+    assert _count(data, models) == 1
+
+
+def test_a_deployed_model_altered_on_disk_stops_the_fleet_before_it_stores_a_clip(
+    run: Callable[..., CliResult], data: Path, labelled_fleet: Labelled
+) -> None:
+    trained = _ok(run("models", "train", labelled_fleet.snapshot_id))
+    _ok(run("models", "deploy", trained["model_id"]))
+    clips_before = _count(data, clips)
+    (data / "models" / trained["sha256"]).write_bytes(b"not the model")
+    _refused(run("simulate", *LATER), "altered")
+    assert _count(data, clips) == clips_before

@@ -1,0 +1,85 @@
+"""The sharded model: items go to shards by their id alone, each shard is fitted on its own, and the same
+items, labels, shards and seed give the same bytes, in one process or in two."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from clipwarden.domain import LABELS, Label
+from clipwarden.learn import models
+
+NAMES = ("a", "b", "c")
+SHARDS = 3
+
+
+def _items(count: int = 120) -> tuple[list[str], np.ndarray, list[Label]]:
+    """Three features; the label follows the first two, so a model can learn it."""
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(count, len(NAMES)))
+    labels: list[Label] = [
+        "intruder" if x > 0.5 else "pet" if y > 0 else "environment" for x, y in features[:, :2].tolist()
+    ]
+    return [f"item_{i:04d}" for i in range(count)], features, labels
+
+
+def _artefact_sha256(seed: int = 0) -> str:
+    item_ids, features, labels = _items()
+    trained = models.train(item_ids, features, labels, NAMES, SHARDS, seed)
+    return hashlib.sha256(models.dump(trained)).hexdigest()
+
+
+def test_training_twice_in_one_process_gives_the_same_bytes_and_another_seed_does_not() -> None:
+    assert _artefact_sha256() == _artefact_sha256()
+    assert _artefact_sha256(seed=1) != _artefact_sha256()
+
+
+def test_training_in_separate_processes_gives_the_same_bytes() -> None:
+    code = "from tests.learn.test_sharded_model import _artefact_sha256; print(_artefact_sha256())"
+    digests = set()
+    for hash_seed in ("1", "2"):  # different string hashing, as two unrelated runs would have
+        env = os.environ | {"PYTHONHASHSEED": hash_seed}
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        digests.add(done.stdout.strip())
+    assert digests == {_artefact_sha256()}
+
+
+def test_shards_are_disjoint_fixed_by_the_item_id_and_a_removal_touches_only_its_own() -> None:
+    item_ids, features, labels = _items()
+    assert sum(models.shard_sizes(item_ids, SHARDS)) == len(item_ids)
+    assert all(size > 0 for size in models.shard_sizes(item_ids, SHARDS))
+    full = models.train(item_ids, features, labels, NAMES, SHARDS, 0)
+    gone = models.shard_of(item_ids[7], SHARDS)
+    kept = [i for i in range(len(item_ids)) if i != 7]
+    without = models.train([item_ids[i] for i in kept], features[kept], [labels[i] for i in kept], NAMES, SHARDS, 0)
+    for shard in range(SHARDS):
+        before, after = (pickle.dumps(m.shards[shard], models.PICKLE_PROTOCOL) for m in (full, without))
+        assert (before == after) == (shard != gone)
+
+
+def test_the_model_learns_its_training_items_and_answers_in_the_seven_labels() -> None:
+    item_ids, features, labels = _items()
+    trained = models.train(item_ids, features, labels, NAMES, SHARDS, 0)
+    predicted = trained.predict(features)
+    accuracy = np.mean([label == truth for (label, _), truth in zip(predicted, labels, strict=True)])
+    assert accuracy > 0.9
+    assert trained.probabilities(features).shape == (len(item_ids), len(LABELS))
+    assert np.allclose(trained.probabilities(features).sum(axis=1), 1.0)
+    assert models.load(models.dump(trained)).predict(features) == predicted
+
+
+def test_a_shard_with_one_label_always_says_it() -> None:
+    trained = models.train(["item_a", "item_b"], np.zeros((2, 3)), ["pet", "pet"], NAMES, 1, 0)
+    assert trained.predict(np.ones((1, 3))) == [("pet", 1.0)]
+
+
+def test_an_artefact_that_is_not_a_model_is_refused() -> None:
+    with pytest.raises(TypeError):
+        models.load(pickle.dumps({"not": "a model"}))

@@ -44,10 +44,11 @@ class ReplayResult:
     views_without_consent: int
     decisions_checked: int
     disagreements: tuple[int, ...]  # indexes of decisions the replay would have answered otherwise
+    unreadable: tuple[int, ...] = ()  # positions of leaves that are not log entries: nothing can be said of them
 
     @property
     def ok(self) -> bool:
-        return self.views_without_consent == 0 and not self.disagreements
+        return self.views_without_consent == 0 and not self.disagreements and not self.unreadable
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +57,7 @@ class ReplayResult:
             "views_without_consent": self.views_without_consent,
             "decisions_checked": self.decisions_checked,
             "disagreements": list(self.disagreements),
+            "unreadable": list(self.unreadable),
         }
 
 
@@ -63,8 +65,13 @@ def replay(leaves: Iterable[bytes], notices: Sequence[NoticeVersion] = NOTICES) 
     consents: dict[str, _Consent] = {}
     views = uncovered = checked = 0
     disagreements: list[int] = []
-    for leaf in leaves:
-        entry = parse_leaf(leaf)
+    unreadable: list[int] = []
+    for position, leaf in enumerate(leaves):
+        try:
+            entry = parse_leaf(leaf)
+        except ValueError:  # rewritten in the database: `audit verify` names it too
+            unreadable.append(position)
+            continue
         if entry["kind"] == "consent":
             _fold_consent(consents, entry)
         elif entry["kind"] == "decision" and _rests_on_consent(entry):
@@ -75,7 +82,7 @@ def replay(leaves: Iterable[bytes], notices: Sequence[NoticeVersion] = NOTICES) 
             uncovered += is_view and not covered
             if (entry["allow"] and not covered) or (entry["reason"].startswith(NO_CONSENT) and covered):
                 disagreements.append(entry["index"])
-    return ReplayResult(views, uncovered, checked, tuple(disagreements))
+    return ReplayResult(views, uncovered, checked, tuple(disagreements), tuple(unreadable))
 
 
 def _fold_consent(consents: dict[str, _Consent], entry: dict[str, Any]) -> None:

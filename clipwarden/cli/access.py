@@ -112,6 +112,7 @@ def audit_replay(ctx: typer.Context) -> None:
     )
     if not result["ok"]:
         raise ClipwardenError(
-            f"replay found {result['views_without_consent']} views without consent and "
-            f"{len(result['disagreements'])} disagreements with the enforcement point"
+            f"replay found {result['views_without_consent']} views without consent, "
+            f"{len(result['disagreements'])} disagreements with the enforcement point and "
+            f"{len(result['unreadable'])} unreadable entries"
         )

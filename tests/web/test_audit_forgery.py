@@ -68,3 +68,28 @@ def test_the_api_proof_of_a_forged_entry_is_not_verified(api: Any, store: Store)
     root = bytes.fromhex(document["root_hash"])
     assert not verify_inclusion(leaf_hash(forged), FORGED, document["size"], path, root)  # an outside check agrees
     assert proof(FORGED + 1)["verified"] is True
+
+
+def test_the_console_shows_an_unreadable_entry_as_such(site: Site) -> None:
+    log_three_and_forge(site.store, FORGED)
+    with site.store.begin() as conn:  # bytes that are no leaf at all
+        conn.execute(update(audit_entries).where(audit_entries.c.idx == FORGED).values(leaf=b"\xff not json"))
+    with site.browser() as auditor:
+        auditor.sign_in("auditor")
+        page = auditor.get(f"/audit?index={FORGED}&size=")
+        assert page.status_code == 200
+        assert f"{FORGED}: unreadable leaf</dd>" in page.text and "None" not in page.text
+        assert "the path does NOT lead to the root hash" in page.text
+        assert f"Entries that are no log entry at all (rewritten?): {FORGED}</p>" in page.text
+
+
+def test_audit_replay_names_an_unreadable_entry_in_one_line(store: Store, cli: Any) -> None:
+    log_three_and_forge(store, FORGED)
+    with store.begin() as conn:
+        conn.execute(update(audit_entries).where(audit_entries.c.idx == FORGED).values(leaf=b"\xff not json"))
+    replayed = cli("audit", "replay")
+    assert replayed.code == 1 and replayed.json()["unreadable"] == [FORGED]
+    assert replayed.err == (
+        "error: replay found 0 views without consent, 0 disagreements with the enforcement point "
+        "and 1 unreadable entries\n"
+    )

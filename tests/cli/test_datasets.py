@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+from cli_support import ok, refused
 from sqlalchemy import update
 
 from clipwarden.domain import AiVerdict, Camera, Household
@@ -101,23 +102,13 @@ def _befall(store: Store, cli: Cli, made: Labelled) -> None:
         conn.execute(update(clip_controls).where(clip_controls.c.clip_id == held).values(screen_flagged=True))
 
 
-def _ok(result: CliResult) -> Any:
-    assert (result.code, result.err) == (0, ""), result.err
-    return result.json()
-
-
-def _refused(result: CliResult, words: str) -> None:
-    assert result.code == 1 and result.out == ""
-    assert result.err.count("\n") == 1 and result.err.startswith("error: ") and words in result.err, result.err
-
-
 def test_a_snapshot_holds_only_what_the_gate_allows_for_training(cli: Cli, store: Store, labelled: Labelled) -> None:
     _befall(store, cli, labelled)
-    made = _ok(cli("datasets", "snapshot"))
+    made = ok(cli("datasets", "snapshot"))
     assert made.keys() >= SNAPSHOT_FIELDS
     assert made["items"] == 2
     assert made["excluded"] == {"no_training_consent": 1} | {fate: 1 for fate in FATES}
-    shown = _ok(cli("datasets", "show", made["snapshot_id"]))
+    shown = ok(cli("datasets", "show", made["snapshot_id"]))
     assert (shown["snapshot_id"], shown["sha256"], shown["intact"]) == (made["snapshot_id"], made["sha256"], True)
     included, unredacted = labelled.by_fate["included"], labelled.by_fate["unredacted"]
     by_clip = {item["clip_sha256"]: item for item in shown["items"]}
@@ -131,21 +122,21 @@ def test_a_snapshot_holds_only_what_the_gate_allows_for_training(cli: Cli, store
         assert item["receipt_sha256"] == hashlib.sha256(receipt.encode()).hexdigest()
         assert item["confidence"] >= 0.9 and len(item["provenance"]["annotation_ids"]) == 2
         assert (item["residency"], item["redacted"]) == ("US", clip_id == included)
-    listed = _ok(cli("datasets", "list"))
+    listed = ok(cli("datasets", "list"))
     assert [snapshot["snapshot_id"] for snapshot in listed] == [made["snapshot_id"]]
     assert listed[0].keys() >= LIST_FIELDS and listed[0]["superseded_by"] is None and listed[0]["items"] == 2
 
 
 def test_the_snapshot_id_is_the_hash_of_its_canonical_manifest(cli: Cli, labelled: Labelled) -> None:
-    first = _ok(cli("datasets", "snapshot"))
-    again = _ok(cli("datasets", "snapshot"))
+    first = ok(cli("datasets", "snapshot"))
+    again = ok(cli("datasets", "snapshot"))
     assert (again["snapshot_id"], again["sha256"], again["existing"]) == (first["snapshot_id"], first["sha256"], True)
-    assert len(_ok(cli("datasets", "list"))) == 1
-    shown = _ok(cli("datasets", "show", first["snapshot_id"]))
+    assert len(ok(cli("datasets", "list"))) == 1
+    shown = ok(cli("datasets", "show", first["snapshot_id"]))
     manifest = {"format": "clipwarden-dataset/1", "min_confidence": 0.9, "items": shown["items"]}
     canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     assert hashlib.sha256(canonical).hexdigest() == first["sha256"]
-    stricter = _ok(cli("datasets", "snapshot", "--min-confidence", "0.95"))
+    stricter = ok(cli("datasets", "snapshot", "--min-confidence", "0.95"))
     assert stricter["sha256"] != first["sha256"]
 
 
@@ -153,8 +144,8 @@ def test_the_manifest_hash_is_an_audit_leaf_and_each_clip_considered_a_logged_de
     cli: Cli, store: Store, labelled: Labelled
 ) -> None:
     _befall(store, cli, labelled)
-    made = _ok(cli("datasets", "snapshot"))
-    entries = _ok(cli("audit", "entries"))
+    made = ok(cli("datasets", "snapshot"))
+    entries = ok(cli("audit", "entries"))
     leaves = {entry["index"]: json.loads(base64.b64decode(entry["leaf_b64"])) for entry in entries}
     leaf = leaves[made["audit_index"]]
     assert (leaf["kind"], leaf["sha256"], leaf["snapshot_id"]) == (
@@ -162,7 +153,7 @@ def test_the_manifest_hash_is_an_audit_leaf_and_each_clip_considered_a_logged_de
         made["sha256"],
         made["snapshot_id"],
     )
-    proof = _ok(cli("audit", "prove", str(made["audit_index"])))
+    proof = ok(cli("audit", "prove", str(made["audit_index"])))
     assert proof["leaf_hash"] == entries[made["audit_index"]]["leaf_hash"]
     training = [
         leaf
@@ -174,35 +165,35 @@ def test_the_manifest_hash_is_an_audit_leaf_and_each_clip_considered_a_logged_de
         labelled.by_fate[role] for role in ("included", "unredacted")
     )
     assert len([leaf for leaf in training if not leaf["allow"]]) == sum(made["excluded"].values())
-    assert _ok(cli("audit", "verify"))["ok"] is True
+    assert ok(cli("audit", "verify"))["ok"] is True
 
 
 @pytest.mark.parametrize("erasure", ["clips delete", "households erase"])
 def test_an_erasure_supersedes_the_snapshots_that_held_its_clips(cli: Cli, labelled: Labelled, erasure: str) -> None:
-    made = _ok(cli("datasets", "snapshot"))
-    held_shas = {item["clip_sha256"] for item in _ok(cli("datasets", "show", made["snapshot_id"]))["items"]}
+    made = ok(cli("datasets", "snapshot"))
+    held_shas = {item["clip_sha256"] for item in ok(cli("datasets", "show", made["snapshot_id"]))["items"]}
     included = sorted(clip_id for clip_id, sha256 in labelled.sha256.items() if sha256 in held_shas)
     assert len(included) == made["items"] == 7  # every clip but the troubleshooting one
     subject = "hh-ds" if erasure == "households erase" else included[0]
-    certificate = _ok(cli(*erasure.split(), subject))
+    certificate = ok(cli(*erasure.split(), subject))
     held = [artefact for artefact in certificate["artefacts"] if artefact["kind"] == "dataset_snapshot"]
     erased = included if erasure == "households erase" else included[:1]
     assert held == [
         {"kind": "dataset_snapshot", "snapshot_id": made["snapshot_id"], "clip_ids": erased, "superseded": True}
     ]
     assert certificate["verified"] is True
-    [listed] = _ok(cli("datasets", "list"))
+    [listed] = ok(cli("datasets", "list"))
     assert listed["superseded_by"] is None and listed["superseded_at"] is not None
     why = "a household was erased" if erasure == "households erase" else "a clip was deleted"
     assert listed["superseded_reason"] == f"erasure: {why}; {len(erased)} of its items removed"
-    shown = _ok(cli("datasets", "show", made["snapshot_id"]))
+    shown = ok(cli("datasets", "show", made["snapshot_id"]))
     assert shown["intact"] is False
     assert not {labelled.sha256[clip_id] for clip_id in erased} & {item["clip_sha256"] for item in shown["items"]}
     again = cli("datasets", "snapshot")
     if erasure == "households erase":
-        _refused(again, "no clip is eligible")
+        refused(again, "no clip is eligible")
     else:
-        assert _ok(again)["snapshot_id"] != made["snapshot_id"]
+        assert ok(again)["snapshot_id"] != made["snapshot_id"]
 
 
 def test_the_text_forms_name_the_snapshot_and_what_was_left_out(cli: Cli, store: Store, labelled: Labelled) -> None:
@@ -219,24 +210,24 @@ def test_the_text_forms_name_the_snapshot_and_what_was_left_out(cli: Cli, store:
 def test_a_confidence_outside_0_to_1_is_refused_and_nothing_is_written(
     cli: Cli, labelled: Labelled, value: str
 ) -> None:
-    size = _ok(cli("audit", "root"))["size"]
-    _refused(cli("datasets", "snapshot", "--min-confidence", value), "--min-confidence must be in (0, 1]")
-    assert _ok(cli("datasets", "list")) == []
-    assert _ok(cli("audit", "root"))["size"] == size
+    size = ok(cli("audit", "root"))["size"]
+    refused(cli("datasets", "snapshot", "--min-confidence", value), "--min-confidence must be in (0, 1]")
+    assert ok(cli("datasets", "list")) == []
+    assert ok(cli("audit", "root"))["size"] == size
 
 
 def test_no_eligible_clip_is_one_line_nothing_stored_and_the_attempt_logged(
     cli: Cli, store: Store, kept_fleet: Fleet
 ) -> None:
-    _refused(cli("datasets", "snapshot"), "no clip is eligible for training now")
-    assert _ok(cli("datasets", "list")) == []
-    entries = _ok(cli("audit", "entries"))
+    refused(cli("datasets", "snapshot"), "no clip is eligible for training now")
+    assert ok(cli("datasets", "list")) == []
+    entries = ok(cli("audit", "entries"))
     last = json.loads(base64.b64decode(entries[-1]["leaf_b64"]))
     assert (last["kind"], last["refused"]) == ("dataset_snapshot", "no eligible clip")
 
 
 def test_an_unknown_snapshot_is_one_line(cli: Cli, kept_fleet: Fleet) -> None:
-    _refused(cli("datasets", "show", "ds_0000000000000000"), "unknown snapshot id")
+    refused(cli("datasets", "show", "ds_0000000000000000"), "unknown snapshot id")
 
 
 @pytest.mark.slow
@@ -244,5 +235,5 @@ def test_the_demo_leaves_labels_a_snapshot_is_made_of(cli_raw: Cli, tmp_path: Pa
     data = str(tmp_path / "demo")
     demo = cli_raw("--data", data, "demo", "--households", "1", "--hours", "12", "--tester-rate", "1")
     assert demo.code == 0, demo.err
-    made = _ok(cli_raw("--data", data, "--json", "datasets", "snapshot"))
+    made = ok(cli_raw("--data", data, "--json", "datasets", "snapshot"))
     assert made["items"] > 0

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from cli_support import ok, refused
 from sqlalchemy import func, select, update
 
 from clipwarden.learn.features import clip_features
@@ -125,16 +126,6 @@ def run(cli_raw: Callable[..., CliResult], data: Path) -> Callable[..., CliResul
     return lambda *args: cli_raw("--data", str(data), "--json", *args)
 
 
-def _ok(result: CliResult) -> Any:
-    assert (result.code, result.err) == (0, ""), result.err
-    return result.json()
-
-
-def _refused(result: CliResult, words: str) -> None:
-    assert result.code == 1 and result.out == ""
-    assert result.err.count("\n") == 1 and result.err.startswith("error: ") and words in result.err, result.err
-
-
 def _count(data: Path, table: Any) -> int:
     with open_store(data) as store, store.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
@@ -143,7 +134,7 @@ def _count(data: Path, table: Any) -> int:
 def test_training_twice_gives_the_same_weights_and_a_card(
     run: Callable[..., CliResult], data: Path, labelled_fleet: Labelled
 ) -> None:
-    trained = _ok(run("models", "train", labelled_fleet.snapshot_id, "--shards", "2", "--seed", "7"))
+    trained = ok(run("models", "train", labelled_fleet.snapshot_id, "--shards", "2", "--seed", "7"))
     assert trained.keys() >= TRAIN_FIELDS
     assert (trained["snapshot_id"], trained["shards"], trained["seed"]) == (labelled_fleet.snapshot_id, 2, 7)
     card = trained["card"]
@@ -153,11 +144,11 @@ def test_training_twice_gives_the_same_weights_and_a_card(
     assert set(card["dependencies"]) >= {"scikit-learn", "numpy", "python"}
     artefact = data / "models" / trained["sha256"]
     assert hashlib.sha256(artefact.read_bytes()).hexdigest() == trained["sha256"]
-    again = _ok(run("models", "train", labelled_fleet.snapshot_id, "--shards", "2", "--seed", "7"))
+    again = ok(run("models", "train", labelled_fleet.snapshot_id, "--shards", "2", "--seed", "7"))
     assert (again["model_id"], again["sha256"], again["existing"]) == (trained["model_id"], trained["sha256"], True)
-    other = _ok(run("models", "train", labelled_fleet.snapshot_id, "--shards", "2", "--seed", "8"))
+    other = ok(run("models", "train", labelled_fleet.snapshot_id, "--shards", "2", "--seed", "8"))
     assert other["sha256"] != trained["sha256"]
-    listed = _ok(run("models", "list"))
+    listed = ok(run("models", "list"))
     assert [m["model_id"] for m in listed] == [trained["model_id"], other["model_id"]]
     assert all(m.keys() >= LIST_FIELDS and m["status"] == "active" and not m["deployed"] for m in listed)
 
@@ -171,7 +162,7 @@ def test_training_skips_the_items_whose_consent_was_withdrawn_since_the_snapshot
             household = conn.execute(select(clips.c.household_id)).scalar()
         who = _actor(store, "owner", household, None)
         owner.withdraw_consent(store, who, labelled_fleet.consents[withdrawn], utc_now())
-    trained = _ok(run("models", "train", labelled_fleet.snapshot_id))
+    trained = ok(run("models", "train", labelled_fleet.snapshot_id))
     assert trained["card"]["items"] == labelled_fleet.items - 1
     assert sum(trained["card"]["skipped"].values()) == 1
     assert trained["shards"] == 4 and len(trained["card"]["shard_items"]) == 4
@@ -180,10 +171,10 @@ def test_training_skips_the_items_whose_consent_was_withdrawn_since_the_snapshot
 def test_after_deployment_the_fleet_labels_new_clips_with_the_model(
     run: Callable[..., CliResult], data: Path, labelled_fleet: Labelled
 ) -> None:
-    trained = _ok(run("models", "train", labelled_fleet.snapshot_id))
-    deployed = _ok(run("models", "deploy", trained["model_id"]))
+    trained = ok(run("models", "train", labelled_fleet.snapshot_id))
+    deployed = ok(run("models", "deploy", trained["model_id"]))
     assert deployed["model_id"] == trained["model_id"] and deployed["deployed_at"]
-    assert [m["deployed"] for m in _ok(run("models", "list"))] == [True]
+    assert [m["deployed"] for m in ok(run("models", "list"))] == [True]
     with open_store(data) as store, store.connect() as conn:
         before = set(conn.execute(select(clips.c.id)).scalars())
     simulated = run("simulate", *LATER)  # its progress goes to stderr
@@ -209,25 +200,25 @@ def test_after_deployment_the_fleet_labels_new_clips_with_the_model(
 def test_bad_input_is_refused_and_changes_nothing(
     run: Callable[..., CliResult], data: Path, labelled_fleet: Labelled
 ) -> None:
-    _refused(run("models", "train", "ds_unknown"), "unknown snapshot id")
-    _refused(run("models", "deploy", "mdl_unknown"), "unknown model id")
-    _refused(run("models", "train", labelled_fleet.snapshot_id, "--shards", "0"), "--shards")
-    trained = _ok(run("models", "train", labelled_fleet.snapshot_id))
+    refused(run("models", "train", "ds_unknown"), "unknown snapshot id")
+    refused(run("models", "deploy", "mdl_unknown"), "unknown model id")
+    refused(run("models", "train", labelled_fleet.snapshot_id, "--shards", "0"), "--shards")
+    trained = ok(run("models", "train", labelled_fleet.snapshot_id))
     artefact = data / "models" / trained["sha256"]
     artefact.write_bytes(artefact.read_bytes() + b"\0")
-    _refused(run("models", "deploy", trained["model_id"]), "altered")
+    refused(run("models", "deploy", trained["model_id"]), "altered")
     assert _count(data, model_deployments) == 0
-    _ok(run("clips", "delete", _a_clip_in_the_snapshot(data, labelled_fleet)))
-    _refused(run("models", "train", labelled_fleet.snapshot_id, "--seed", "9"), "superseded")
+    ok(run("clips", "delete", _a_clip_in_the_snapshot(data, labelled_fleet)))
+    refused(run("models", "train", labelled_fleet.snapshot_id, "--seed", "9"), "superseded")
     assert _count(data, models) == 1
 
 
 def test_a_deployed_model_altered_on_disk_stops_the_fleet_before_it_stores_a_clip(
     run: Callable[..., CliResult], data: Path, labelled_fleet: Labelled
 ) -> None:
-    trained = _ok(run("models", "train", labelled_fleet.snapshot_id))
-    _ok(run("models", "deploy", trained["model_id"]))
+    trained = ok(run("models", "train", labelled_fleet.snapshot_id))
+    ok(run("models", "deploy", trained["model_id"]))
     clips_before = _count(data, clips)
     (data / "models" / trained["sha256"]).write_bytes(b"not the model")
-    _refused(run("simulate", *LATER), "altered")
+    refused(run("simulate", *LATER), "altered")
     assert _count(data, clips) == clips_before

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from cli_support import ok
 from sqlalchemy import select
 
 from clipwarden.store import Store
@@ -24,20 +25,15 @@ CONTRACT_FIELDS = {"id", "household_id", "camera_id", "started_at", "duration_s"
 CONTRACT_FIELDS |= {"codec", "status", "expires_at", "ai_label"}
 
 
-def _ok(result: CliResult) -> Any:
-    assert (result.code, result.err) == (0, "")
-    return result.json()
-
-
 def test_list_shows_the_stored_clips_with_the_contract_fields(cli: Cli, fleet: Fleet) -> None:
-    listed = _ok(cli("clips", "list"))
+    listed = ok(cli("clips", "list"))
     assert sorted(clip["id"] for clip in listed) == sorted(fleet.all_clip_ids)
     assert [clip["started_at"] for clip in listed] == sorted(clip["started_at"] for clip in listed)
     for clip in listed:
         assert clip.keys() >= CONTRACT_FIELDS
         assert (clip["codec"], clip["status"], clip["width"], clip["fps"]) == ("h264", "stored", 64, 10)
         assert clip["started_at"].endswith("Z") and clip["expires_at"].endswith("Z")
-    assert [c["id"] for c in _ok(cli("clips", "list", "--household", "hh-plus"))] == fleet.clip_ids["hh-plus"]
+    assert [c["id"] for c in ok(cli("clips", "list", "--household", "hh-plus"))] == fleet.clip_ids["hh-plus"]
 
 
 def test_list_as_text_is_a_table_that_keeps_ids_whole(cli: Cli, fleet: Fleet) -> None:
@@ -52,7 +48,7 @@ def test_list_as_text_is_a_table_that_keeps_ids_whole(cli: Cli, fleet: Fleet) ->
 
 def test_export_writes_the_exact_bytes(cli: Cli, kept_fleet: Fleet, tmp_path: Path) -> None:
     clip_id = kept_fleet.clip_ids["hh-free"][2]
-    exported = _ok(cli("clips", "export", clip_id, str(tmp_path / "mine.mp4")))
+    exported = ok(cli("clips", "export", clip_id, str(tmp_path / "mine.mp4")))
     written = (tmp_path / "mine.mp4").read_bytes()
     assert written == kept_fleet.media[clip_id]
     assert exported == {"id": clip_id, "path": str(tmp_path / "mine.mp4"), "sha256": kept_fleet.sha256(clip_id)}
@@ -63,14 +59,14 @@ def test_delete_certifies_and_the_bytes_leave_the_data_dir(cli: Cli, fleet: Flee
     clip_id = fleet.clip_ids["hh-free"][0]
     sha = fleet.sha256(clip_id)
     assert sha in fleet.files_in_blob_dir(data_dir)
-    certificate = _ok(cli("clips", "delete", clip_id))
+    certificate = ok(cli("clips", "delete", clip_id))
     assert certificate["subject"] == {"type": "clip", "id": clip_id}
     assert certificate["certificate_id"].startswith("cert_")
     assert certificate["verified"] is True
     media = [a for a in certificate["artefacts"] if a["kind"] == "clip_media"]
     assert [(a["clip_id"], a["sha256"], a["removed"]) for a in media] == [(clip_id, sha, True)]
     assert sha not in fleet.files_in_blob_dir(data_dir)
-    assert clip_id not in [clip["id"] for clip in _ok(cli("clips", "list"))]
+    assert clip_id not in [clip["id"] for clip in ok(cli("clips", "list"))]
 
 
 def test_delete_as_text_names_the_certificate(cli: Cli, fleet: Fleet) -> None:
@@ -82,7 +78,7 @@ def test_delete_as_text_names_the_certificate(cli: Cli, fleet: Fleet) -> None:
 def test_erase_removes_the_households_media_and_personal_data(
     cli: Cli, fleet: Fleet, store: Store, data_dir: Path
 ) -> None:
-    certificate = _ok(cli("households", "erase", "hh-plus"))
+    certificate = ok(cli("households", "erase", "hh-plus"))
     assert certificate["subject"] == {"type": "household", "id": "hh-plus"}
     assert certificate["verified"] is True
     erased = {a["clip_id"] for a in certificate["artefacts"] if a["kind"] == "clip_media"}
@@ -91,26 +87,26 @@ def test_erase_removes_the_households_media_and_personal_data(
     with store.connect() as conn:
         row = conn.execute(select(households).where(households.c.id == "hh-plus")).one()
     assert (row.owner_name, row.address, row.status) == ("", "", "erased")
-    assert _ok(cli("clips", "list", "--household", "hh-plus")) == []
-    assert len(_ok(cli("clips", "list"))) == 3
+    assert ok(cli("clips", "list", "--household", "hh-plus")) == []
+    assert len(ok(cli("clips", "list"))) == 3
 
 
 def test_sweep_expires_exactly_the_clips_past_their_plans_retention(cli: Cli, fleet: Fleet, data_dir: Path) -> None:
-    assert _ok(cli("retention", "sweep", "--at", "2025-01-02T07:59:59Z"))["expired"] == []
+    assert ok(cli("retention", "sweep", "--at", "2025-01-02T07:59:59Z"))["expired"] == []
     assert len(fleet.files_in_blob_dir(data_dir)) == 6
     # Free keeps 24 hours: every free clip, none of the plus ones (30 days).
-    swept = _ok(cli("retention", "sweep", "--at", "2025-01-03T00:00:00+02:00"))
+    swept = ok(cli("retention", "sweep", "--at", "2025-01-03T00:00:00+02:00"))
     assert swept["expired"] == fleet.clip_ids["hh-free"]
     assert fleet.files_in_blob_dir(data_dir) == {fleet.sha256(c) for c in fleet.clip_ids["hh-plus"]}
-    assert [c["id"] for c in _ok(cli("clips", "list"))] == fleet.clip_ids["hh-plus"]
-    assert _ok(cli("retention", "sweep", "--at", "2025-01-31T07:00:00Z"))["expired"] == []
+    assert [c["id"] for c in ok(cli("clips", "list"))] == fleet.clip_ids["hh-plus"]
+    assert ok(cli("retention", "sweep", "--at", "2025-01-31T07:00:00Z"))["expired"] == []
     shown = cli("retention", "sweep", "--at", "2025-01-31T10:00:00Z", as_json=False)
     assert shown.code == 0 and "expired 3 clips" in shown.out
     assert fleet.files_in_blob_dir(data_dir) == set()
 
 
 def _snapshot(cli: Cli, fleet: Fleet, data_dir: Path) -> tuple[Any, set[str]]:
-    return _ok(cli("clips", "list", "--all")), fleet.files_in_blob_dir(data_dir)
+    return ok(cli("clips", "list", "--all")), fleet.files_in_blob_dir(data_dir)
 
 
 def _assert_refused(result: CliResult, message: str) -> None:
@@ -145,7 +141,7 @@ def test_bad_input_is_one_line_and_changes_nothing(
 ) -> None:
     (tmp_path / "a-file").write_text("a file, not a directory")
     deleted = kept_fleet.clip_ids["hh-plus"][0]
-    _ok(cli("clips", "delete", deleted))
+    ok(cli("clips", "delete", deleted))
     names = {"tmp": str(tmp_path), "clip": kept_fleet.clip_ids["hh-free"][0], "deleted": deleted}
     before = _snapshot(cli, kept_fleet, data_dir)
     _assert_refused(cli(*(arg.format(**names) for arg in args)), message.format(**names))

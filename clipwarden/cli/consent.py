@@ -20,7 +20,7 @@ from clipwarden.consent.notices import notices_in_force
 from clipwarden.consent.service import OnChange
 from clipwarden.errors import ClipwardenError
 from clipwarden.policy.decision import Actor
-from clipwarden.services.audit_trail import consent_changed
+from clipwarden.services.audit_trail import after_retraction, consent_changed
 from clipwarden.services.owner import share_clip
 from clipwarden.signing import KEY_FILE, load_or_create
 from clipwarden.store.blobs import write_atomically
@@ -131,8 +131,10 @@ def consents_withdraw(
     at: str | None = typer.Option(None, "--at", help=_AT_HELP),
 ) -> None:
     """Withdraw a consent; it takes effect at once."""
+    when = _instant(at)
     with opened_store(ctx) as store:
-        consent = service.withdraw(store, consent_id, household, _instant(at), _owner(household), on_change=ON_CHANGE)
+        consent = service.withdraw(store, consent_id, household, when, _owner(household), on_change=ON_CHANGE)
+        after_retraction(store, when)
     settings(ctx).emit(consent, lambda: _print_consent(consent))
 
 
@@ -156,6 +158,7 @@ def consents_expire(
     """Record as expired every consent whose shared copy has outlived its retention."""
     with opened_store(ctx) as store:
         expired = service.expire_due(store, parse_instant(at), on_change=ON_CHANGE)
+        after_retraction(store, parse_instant(at))
     settings(ctx).emit({"expired": expired}, lambda: _say(f"expired {len(expired)} consents"))
 
 

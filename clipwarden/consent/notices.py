@@ -58,6 +58,16 @@ class NoticeVersion:
 
 
 _LAUNCH = datetime(2024, 6, 1, tzinfo=UTC)
+# Clearer wording, once models could forget: what a model keeps of a clip, and what withdrawing does to it.
+_UNLEARNING = datetime(2026, 12, 7, tzinfo=UTC)
+LEARNS = (
+    "A camera AI model learns from the clip and its label: it keeps no copy of the clip, but what it learned "
+    "stays in it until it forgets."
+)
+FORGETS = (
+    "Every camera AI model that learned from the clip is then retrained without it within minutes, so that "
+    "it forgets the clip exactly, as if it had never seen it."
+)
 
 NOTICES: tuple[NoticeVersion, ...] = (
     NoticeVersion(
@@ -143,6 +153,29 @@ NOTICES: tuple[NoticeVersion, ...] = (
         published_at=datetime(2025, 9, 1, tzinfo=UTC),
     ),
     NoticeVersion(
+        purpose="human_review_for_model_improvement",
+        version=3,
+        # Clearer wording only: a model learns and forgets. Consents to version 2 stand.
+        text=(
+            "Share this clip to improve the camera AI. People will watch it: annotators watch the clip and "
+            "label what happens in it (a person, a pet, a passing car), and their labels train the "
+            "camera's AI. Annotators work in Hyderabad, India (site in-hyd, staff of our contractor Deccan "
+            "Label Works Pvt Ltd), in Bucharest, Romania (site ro-buc, staff of our contractor Carpathia "
+            "Annotation SRL) and in Seattle, United States (site us-sea, our own staff). If you live in "
+            "the EU, only the EU site (ro-buc) receives the clip unless you also choose other sites. "
+            "Annotators see a redacted copy, with people pixelated or shown as silhouettes, unless you "
+            "allow unredacted review of this clip; they never see your name, address or where the camera "
+            "is. " + LEARNS + " We keep the shared copy for 90 days, then delete it. " + WITHDRAW + " The "
+            "clip then leaves review and all future training sets. " + FORGETS
+        ),
+        human_review=True,
+        sites=("in-hyd", "ro-buc", "us-sea"),
+        redacted=True,
+        retention_days=90,
+        material=False,
+        published_at=_UNLEARNING,
+    ),
+    NoticeVersion(
         purpose="automated_training",
         version=1,
         text=(
@@ -158,6 +191,23 @@ NOTICES: tuple[NoticeVersion, ...] = (
         retention_days=365,
         material=True,
         published_at=_LAUNCH,
+    ),
+    NoticeVersion(
+        purpose="automated_training",
+        version=2,
+        # Clearer wording only: a model learns and forgets. Consents to version 1 stand.
+        text=(
+            "Let computers train the camera AI with this clip. No person will watch it: the clip goes "
+            "only to automated training of the camera's AI models, is sent to no review site, and nobody "
+            "looks at it, so it is not redacted. " + LEARNS + " We keep the training copy for 365 days, then "
+            "delete it. " + WITHDRAW + " The clip then leaves all future training sets. " + FORGETS
+        ),
+        human_review=False,
+        sites=(),
+        redacted=False,
+        retention_days=365,
+        material=False,
+        published_at=_UNLEARNING,
     ),
     NoticeVersion(
         purpose="tester_program",
@@ -181,6 +231,33 @@ NOTICES: tuple[NoticeVersion, ...] = (
         retention_days=180,
         material=True,
         published_at=_LAUNCH,
+    ),
+    NoticeVersion(
+        purpose="tester_program",
+        version=2,
+        # Clearer wording only: a model learns and forgets. Consents to version 1 stand.
+        text=(
+            "Join the tester program. People will watch your clips: this covers your whole account, and "
+            "every clip your cameras record may be watched by annotators who label it to train the "
+            "camera's AI. Annotators work in Hyderabad, India (site in-hyd, staff of our contractor Deccan "
+            "Label Works Pvt Ltd), in Bucharest, Romania (site ro-buc, staff of our contractor Carpathia "
+            "Annotation SRL) and in Seattle, United States (site us-sea, our own staff). If you live in "
+            "the EU, only the EU site (ro-buc) receives your clips unless you also choose other sites. "
+            "Annotators see redacted copies, with people pixelated or shown as silhouettes, unless you "
+            "allow unredacted review; they never see your name, address or where a camera is. We keep "
+            "shared copies for 180 days, and your enrollment ends after 180 days unless you join again. "
+            "A camera AI model learns from each clip and its label: it keeps no copy of the clip, but what it "
+            "learned stays in it until it forgets. "
+            + WITHDRAW
+            + " It then covers every clip of your account, and every camera AI model that learned from your "
+            "clips is retrained without them within minutes, so that it forgets them exactly."
+        ),
+        human_review=True,
+        sites=("in-hyd", "ro-buc", "us-sea"),
+        redacted=True,
+        retention_days=180,
+        material=False,
+        published_at=_UNLEARNING,
     ),
 )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, or_, select
@@ -80,6 +81,15 @@ def show(store: Store, snapshot_id: str) -> dict[str, Any]:
     return _summary(row) | {"min_confidence": row.min_confidence, "intact": intact, "items": items}
 
 
+def item_id_of(data_dir: Path, clip_id: str) -> str:
+    """The clip's item id in every snapshot of this installation."""
+    return _item_id(secret(data_dir, _ITEM_KEY), clip_id)
+
+
+def _item_id(item_key: bytes, clip_id: str) -> str:
+    return "item_" + hmac.new(item_key, clip_id.encode(), "sha256").hexdigest()[:32]
+
+
 def _considered(conn: Connection) -> list[Any]:
     labelled = select(consolidations.c.clip_id)
     shared = select(consents.c.clip_id).where(consents.c.clip_id.is_not(None))
@@ -97,7 +107,7 @@ def _candidate(conn: Connection, clip: Any, at: datetime, item_key: bytes, signi
     allowed = decision.allow
     return Candidate(
         clip_id=clip.id,
-        item_id="item_" + hmac.new(item_key, clip.id.encode(), "sha256").hexdigest()[:32],
+        item_id=_item_id(item_key, clip.id),
         clip_sha256=clip.blob_sha256,
         residency=clip.jurisdiction,
         gate_reason=decision.reason,
@@ -182,7 +192,13 @@ def _store(conn: Connection, chosen: Selection, min_confidence: float, at: datet
         conn.execute(
             dataset_items.insert(),
             [
-                {"snapshot_id": snapshot_id, "item_id": record["item_id"], "clip_id": clip_id, "record": record}
+                {
+                    "snapshot_id": snapshot_id,
+                    "item_id": record["item_id"],
+                    "clip_id": clip_id,
+                    "record": record,
+                    "consent_id": record["consent_id"],
+                }
                 for clip_id, record in chosen.clip_records
             ],
         )

@@ -1,64 +1,89 @@
-"""The learned camera AI as data: sharded gradient boosting over per-clip features (SISA, Bourtoule et al.).
+"""The learned camera AI as data: sharded, sliced gradient boosting over per-clip features (SISA: sharded,
+isolated, sliced, aggregated training; Bourtoule et al., IEEE S&P 2021).
 
-Items go to ``shards`` disjoint shards by a hash of their item id, so an item's shard never depends on the
-others; each shard has its own model, and a clip's label is the one with the highest mean of the shards'
-class probabilities. Unlearning an item therefore retrains only its shard. Fitting is single-seeded and
-the estimators are pickled with a fixed protocol, so the same items, labels, shards and seed give the same
-bytes (tests/learn/test_sharded_model.py trains in two processes to show it). Artefacts are only unpickled
-after their SHA-256 matched the one recorded when they were trained (``learn/training.py``).
+Items go to ``shards`` disjoint shards, and within a shard to ``slices`` slices, by a hash of their item id
+alone, so an item's place never depends on the others. Each shard is a LightGBM booster trained in stages:
+stage r adds ``ROUNDS_PER_SLICE`` boosting rounds over the shard's slices 1..r, starting from the booster
+stage r-1 left (its checkpoint). A clip's label is the one with the highest mean of the shards' class
+probabilities. Forgetting an item (``unlearn``) therefore retrains only its shard, and only from the
+checkpoint before the item's slice; since every stage starts from its checkpoint's text, the result is
+bit-identical to training from scratch without the item (tests/learn/test_sharded_model.py).
+
+The artefact is compressed canonical JSON holding every shard's checkpoints as LightGBM model text: no
+pickle, so loading an artefact runs no code. Training is single-threaded with LightGBM's deterministic
+mode, so the same items, labels, shards, slices and seed give the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import pickle
+import json
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
+import lightgbm
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
 
 from clipwarden.domain import LABELS, Label
 
-PICKLE_PROTOCOL = 5
-MAX_ITER = 100  # boosting rounds per shard
-MIN_SAMPLES_LEAF = 5  # shards are small: the default 20 would leave most of them a single leaf
-MAX_FEATURES = 0.8  # each split looks at a random 80% of the features, drawn from the seed
+ARTEFACT_FORMAT = "clipwarden-model/2"
+ROUNDS_PER_SLICE = 25
+DEFAULT_SLICES = 4
+_PARAMS = {
+    "objective": "multiclass",
+    "num_class": len(LABELS),
+    "learning_rate": 0.1,
+    "num_leaves": 15,
+    "min_data_in_leaf": 3,  # shards are small: LightGBM's default 20 would leave most trees a single leaf
+    "feature_fraction": 0.8,  # each tree looks at a random 80% of the features, drawn from the seed
+    "lambda_l2": 1.0,
+    "deterministic": True,
+    "force_col_wise": True,
+    "num_threads": 1,  # one thread: the same sums in the same order, so the same bytes
+    "verbosity": -1,
+}
 
 
 @dataclass(frozen=True)
-class ShardModel:
-    """One shard's model; ``estimator`` is None where the shard held a single label (it always says that)."""
+class Placement:
+    """Where items go: ``shards`` x ``slices``, by their id's hash."""
 
-    labels: tuple[Label, ...]  # the labels the shard saw, in the estimator's class order
-    estimator: HistGradientBoostingClassifier | None
+    shards: int
+    slices: int
+
+    def of(self, item_id: str) -> tuple[int, int]:
+        digest = hashlib.sha256(item_id.encode()).digest()
+        return int.from_bytes(digest[:8], "big") % self.shards, int.from_bytes(digest[8:16], "big") % self.slices
 
 
 @dataclass(frozen=True)
 class ShardedModel:
     feature_names: tuple[str, ...]
-    shards: tuple[ShardModel | None, ...]  # None: an empty shard
+    placement: Placement
+    seed: int
+    # Per shard, the booster's model text after each stage (None while the shard has no item yet).
+    checkpoints: tuple[tuple[str | None, ...], ...]
+    # The ids of the items it learned, sorted: part of the artefact, so that a model's id names its data
+    # even where an item changed no weight (a shard too small to split).
+    item_ids: tuple[str, ...]
+
+    @cached_property
+    def boosters(self) -> tuple[lightgbm.Booster, ...]:
+        return tuple(lightgbm.Booster(model_str=stages[-1]) for stages in self.checkpoints if stages[-1] is not None)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """Rows of ``features`` to rows of mean probabilities over ``LABELS``."""
         rows = np.atleast_2d(features)
-        fitted = [shard for shard in self.shards if shard is not None]
         total = np.zeros((rows.shape[0], len(LABELS)))
-        for shard in fitted:
-            columns = [LABELS.index(label) for label in shard.labels]
-            if shard.estimator is None:
-                total[:, columns[0]] += 1.0
-            else:
-                total[:, columns] += shard.estimator.predict_proba(rows)
-        return total / max(len(fitted), 1)
+        for booster in self.boosters:
+            total += booster.predict(rows)
+        return total / max(len(self.boosters), 1)
 
     def predict(self, features: np.ndarray) -> list[tuple[Label, float]]:
         """Each row's label and the mean probability the shards gave it."""
         return [(LABELS[int(np.argmax(row))], float(row.max())) for row in self.probabilities(features)]
-
-
-def shard_of(item_id: str, shards: int) -> int:
-    return int.from_bytes(hashlib.sha256(item_id.encode()).digest()[:8], "big") % shards
 
 
 def train(
@@ -68,45 +93,104 @@ def train(
     feature_names: tuple[str, ...],
     shards: int,
     seed: int,
+    slices: int = DEFAULT_SLICES,
 ) -> ShardedModel:
-    """Fit one model per shard on the items ``shard_of`` puts there, each in item-id order."""
-    order = sorted(range(len(item_ids)), key=lambda i: item_ids[i])
-    members: list[list[int]] = [[] for _ in range(shards)]
-    for i in order:
-        members[shard_of(item_ids[i], shards)].append(i)
-    fitted = tuple(_fit_shard(features[rows], [labels[i] for i in rows], seed) if rows else None for rows in members)
-    return ShardedModel(feature_names, fitted)
+    """Train every shard from scratch on the items ``Placement`` puts there."""
+    placement = Placement(shards, slices)
+    members = _members(item_ids, placement)
+    y = np.asarray([LABELS.index(label) for label in labels])
+    checkpoints = tuple(_stages(features, y, rows, seed, first=0, start=None) for rows in members)
+    return ShardedModel(feature_names, placement, seed, checkpoints, tuple(sorted(item_ids)))
 
 
-def shard_sizes(item_ids: Sequence[str], shards: int) -> list[int]:
-    sizes = [0] * shards
-    for item_id in item_ids:
-        sizes[shard_of(item_id, shards)] += 1
-    return sizes
+def unlearn(
+    model: ShardedModel, item_ids: Sequence[str], features: np.ndarray, labels: Sequence[Label], removed: set[str]
+) -> tuple[ShardedModel, list[int]]:
+    """The model without the ``removed`` items, and the shards retrained. ``item_ids``, ``features`` and
+    ``labels`` are the items kept (the model's own training items less ``removed``). Each shard that held a
+    removed item is retrained from the checkpoint before the first slice that held one; the others are kept."""
+    placement = model.placement
+    members = _members(item_ids, placement)
+    y = np.asarray([LABELS.index(label) for label in labels])
+    first_touched: dict[int, int] = {}
+    for item_id in removed:
+        shard, slice_ = placement.of(item_id)
+        first_touched[shard] = min(slice_, first_touched.get(shard, slice_))
+    checkpoints = list(model.checkpoints)
+    for shard, first in first_touched.items():
+        start = model.checkpoints[shard][first - 1] if first > 0 else None
+        kept = model.checkpoints[shard][:first]
+        checkpoints[shard] = kept + _stages(features, y, members[shard], model.seed, first, start)
+    unlearned = ShardedModel(model.feature_names, placement, model.seed, tuple(checkpoints), tuple(sorted(item_ids)))
+    return unlearned, sorted(first_touched)
 
 
-def _fit_shard(features: np.ndarray, labels: list[Label], seed: int) -> ShardModel:
-    seen = tuple(sorted(set(labels), key=LABELS.index))
-    if len(seen) == 1:
-        return ShardModel(seen, None)
-    estimator = HistGradientBoostingClassifier(
-        max_iter=MAX_ITER,
-        min_samples_leaf=MIN_SAMPLES_LEAF,
-        max_features=MAX_FEATURES,
-        early_stopping=False,
-        random_state=seed,
+def shard_sizes(item_ids: Sequence[str], placement: Placement) -> list[int]:
+    return [sum(len(rows) for rows in shard) for shard in _members(item_ids, placement)]
+
+
+def _members(item_ids: Sequence[str], placement: Placement) -> list[list[list[int]]]:
+    """Row indices per shard and slice, each slice in item-id order."""
+    members: list[list[list[int]]] = [[[] for _ in range(placement.slices)] for _ in range(placement.shards)]
+    for i in sorted(range(len(item_ids)), key=lambda i: item_ids[i]):
+        shard, slice_ = placement.of(item_ids[i])
+        members[shard][slice_].append(i)
+    return members
+
+
+def _stages(
+    features: np.ndarray, y: np.ndarray, slices: list[list[int]], seed: int, first: int, start: str | None
+) -> tuple[str | None, ...]:
+    """Stages ``first``.. of one shard, from the checkpoint ``start``: each adds rounds over slices 0..r."""
+    done: list[str | None] = []
+    current = start
+    for stage in range(first, len(slices)):
+        rows = [i for slice_rows in slices[: stage + 1] for i in slice_rows]
+        if rows:
+            current = _boost(features[rows], y[rows], seed, current)
+        done.append(current)
+    return tuple(done)
+
+
+def _boost(features: np.ndarray, y: np.ndarray, seed: int, start: str | None) -> str:
+    """``ROUNDS_PER_SLICE`` more rounds from the checkpoint text ``start``; the result as text."""
+    booster = lightgbm.train(
+        _PARAMS | {"seed": seed},
+        lightgbm.Dataset(features, y, params={"verbosity": -1}),
+        num_boost_round=ROUNDS_PER_SLICE,
+        init_model=None if start is None else lightgbm.Booster(model_str=start),
     )
-    estimator.fit(features, np.asarray([seen.index(label) for label in labels]))
-    return ShardModel(seen, estimator)
+    return str(booster.model_to_string())
 
 
 def dump(model: ShardedModel) -> bytes:
-    return pickle.dumps(model, protocol=PICKLE_PROTOCOL)
+    document = {
+        "format": ARTEFACT_FORMAT,
+        "labels": list(LABELS),
+        "feature_names": list(model.feature_names),
+        "shards": model.placement.shards,
+        "slices": model.placement.slices,
+        "seed": model.seed,
+        "checkpoints": [list(stages) for stages in model.checkpoints],
+        "items": list(model.item_ids),
+    }
+    return zlib.compress(json.dumps(document, sort_keys=True, separators=(",", ":")).encode(), 9)
 
 
 def load(data: bytes) -> ShardedModel:
-    """Unpickle an artefact; call only with bytes whose SHA-256 was checked against the model card."""
-    model = pickle.loads(data)  # safe only because the caller checked the hash recorded at training
-    if not isinstance(model, ShardedModel):
-        raise TypeError("not a clipwarden model artefact")
-    return model
+    """Read an artefact; ValueError if it is not one."""
+    try:
+        document = json.loads(zlib.decompress(data))
+    except (zlib.error, ValueError) as error:
+        raise ValueError("not a clipwarden model artefact") from error
+    if not isinstance(document, dict) or document.get("format") != ARTEFACT_FORMAT:
+        raise ValueError("not a clipwarden model artefact")
+    if document["labels"] != list(LABELS):
+        raise ValueError("the artefact was trained on other labels")
+    return ShardedModel(
+        tuple(document["feature_names"]),
+        Placement(document["shards"], document["slices"]),
+        document["seed"],
+        tuple(tuple(stages) for stages in document["checkpoints"]),
+        tuple(document["items"]),
+    )

@@ -13,13 +13,14 @@ import hashlib
 import platform
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from clipwarden import services
 from clipwarden.domain import Camera, Label
@@ -30,14 +31,14 @@ from clipwarden.learn.features import FEATURE_NAMES, clip_features
 from clipwarden.policy import gate
 from clipwarden.services.audit_trail import log_change
 from clipwarden.store import Store
-from clipwarden.store.schema import cameras, clips, dataset_items, dataset_snapshots, model_deployments
+from clipwarden.store.schema import cameras, clips, dataset_items, dataset_snapshots, model_deployments, model_items
 from clipwarden.store.schema import models as models_table
 from clipwarden.times import iso_utc
 
 MODEL_DIR = "models"
 DEFAULT_SHARDS = 4
 DEFAULT_SEED = 0
-_DEPENDENCIES = ("scikit-learn", "numpy", "av", "opencv-python-headless")
+_DEPENDENCIES = ("lightgbm", "numpy", "av", "opencv-python-headless")
 _models, _deployments = models_table.c, model_deployments.c
 
 
@@ -45,43 +46,44 @@ class ModelRefused(ClipwardenError):
     """Training or deployment was refused; nothing was stored."""
 
 
-def train(store: Store, snapshot_id: str, shards: int, seed: int, at: datetime) -> dict[str, Any]:
+def train(
+    store: Store, snapshot_id: str, shards: int, seed: int, at: datetime, slices: int = models.DEFAULT_SLICES
+) -> dict[str, Any]:
     """Train a model on the snapshot's items the gate still allows, store it, and return its summary."""
-    if shards < 1:
-        raise ModelRefused(f"--shards must be at least 1, not {shards}")
+    if shards < 1 or slices < 1:
+        raise ModelRefused(f"--shards and --slices must be at least 1, not {shards} and {slices}")
     started = time.perf_counter()
     snapshot = _trainable_snapshot(store, snapshot_id)
-    item_ids, features, labels, skipped = _read_items(store, snapshot_id, at)
-    if not item_ids:
+    items, skipped = _read_items(store, snapshot_id, at)
+    if not items.item_ids:
         raise ModelRefused(f"snapshot {snapshot_id}: the gate allows none of its items now ({_counts(skipped)})")
     fit_started = time.perf_counter()
-    model = models.train(item_ids, features, labels, FEATURE_NAMES, shards, seed)
-    artefact = models.dump(model)
-    sha256 = hashlib.sha256(artefact).hexdigest()
+    model = models.train(items.item_ids, items.features, items.labels, FEATURE_NAMES, shards, seed, slices)
     card = {
         "snapshot_id": snapshot_id,
         "snapshot_sha256": snapshot.sha256,
-        "model": "sharded HistGradientBoostingClassifier (scikit-learn), mean of the shards' probabilities",
+        "model": "LightGBM boosters, one per shard, trained slice by slice (SISA); mean of the shards' probabilities",
         "features": list(FEATURE_NAMES),
         "shards": shards,
+        "slices": slices,
+        "rounds_per_slice": models.ROUNDS_PER_SLICE,
         "seed": seed,
-        "shard_items": models.shard_sizes(item_ids, shards),
-        "items": len(item_ids),
+        "shard_items": models.shard_sizes(items.item_ids, model.placement),
+        "items": len(items.item_ids),
         "skipped": skipped,
-        "training_metrics": _training_metrics(model, features, labels),
+        "training_metrics": _training_metrics(model, items.features, items.labels),
         "features_s": round(fit_started - started, 3),
         "fit_s": round(time.perf_counter() - fit_started, 3),
         "dependencies": {name: version(name) for name in _DEPENDENCIES} | {"python": platform.python_version()},
-        "sha256": sha256,
     }
     card["train_s"] = round(time.perf_counter() - started, 3)
-    return _store_model(store, card, artefact, at)
+    return store_model(store, model, items, card, at)
 
 
 def list_models(store: Store) -> list[dict[str, Any]]:
     with store.connect() as conn:
         rows = conn.execute(select(models_table).order_by(_models.created_at, _models.id)).all()
-        deployed = _deployed_id(conn)
+        deployed = deployed_id(conn)
     return [_summary(row, deployed) for row in rows]
 
 
@@ -100,13 +102,21 @@ def deploy(store: Store, model_id: str, at: datetime) -> dict[str, Any]:
 
 
 def deployed_model(store: Store) -> tuple[str, models.ShardedModel] | None:
-    """The model on the fleet now, checked against its hash; None while the rules are."""
+    """The model on the fleet now, checked against its hash; None while the rules are (also while the
+    deployed model is being unlearned, or was retired)."""
     with store.connect() as conn:
-        model_id = _deployed_id(conn)
-        sha256 = conn.execute(select(_models.sha256).where(_models.id == model_id)).scalar()
-    if model_id is None or sha256 is None:
+        model_id = deployed_id(conn)
+        row = conn.execute(select(_models.sha256, _models.status).where(_models.id == model_id)).first()
+    if model_id is None or row is None or row.status != "active":
         return None
-    return model_id, models.load(read_artefact(store.data_dir, sha256))
+    return model_id, load_model(store.data_dir, row.sha256)
+
+
+def load_model(data_dir: Path, sha256: str) -> models.ShardedModel:
+    try:
+        return models.load(read_artefact(data_dir, sha256))
+    except ValueError as error:
+        raise ModelRefused(f"model artefact {sha256}: {error}") from None
 
 
 def read_artefact(data_dir: Path, sha256: str) -> bytes:
@@ -130,37 +140,49 @@ def _trainable_snapshot(store: Store, snapshot_id: str) -> Any:
     return snapshot
 
 
-def _read_items(
-    store: Store, snapshot_id: str, at: datetime
-) -> tuple[list[str], np.ndarray, list[Label], dict[str, int]]:
-    """Features and labels of the items the gate allows now, in item-id order; the others counted by reason."""
+@dataclass(frozen=True)
+class Items:
+    """Training items in item-id order: ids, feature rows, labels, and the rows computed just now."""
+
+    item_ids: list[str]
+    features: np.ndarray
+    labels: list[Label]
+    computed: dict[str, list[float]] = field(default_factory=dict)  # item id -> features, to cache
+
+
+def _read_items(store: Store, snapshot_id: str, at: datetime) -> tuple[Items, dict[str, int]]:
+    """Features and labels of the items the gate allows now; the others counted by reason. Features cached
+    beside the items by an earlier training are taken as they are (they come from the same stored MP4)."""
     with store.connect() as conn:
-        items = conn.execute(
-            select(dataset_items.c.item_id, dataset_items.c.clip_id, dataset_items.c.record)
+        rows = conn.execute(
+            select(dataset_items.c.item_id, dataset_items.c.clip_id, dataset_items.c.record, dataset_items.c.features)
             .where(dataset_items.c.snapshot_id == snapshot_id)
             .order_by(dataset_items.c.item_id)
         ).all()
-    item_ids: list[str] = []
-    rows: list[np.ndarray] = []
-    labels: list[Label] = []
+    items = Items([], np.empty((0, len(FEATURE_NAMES))), [])
+    vectors: list[np.ndarray] = []
     skipped: Counter[str] = Counter()
-    for item in items:
-        decision = gate.check(store, gate.Ask(TRAINING_JOB, "train", item.clip_id, PURPOSE, at))
+    for row in rows:
+        decision = gate.check(store, gate.Ask(TRAINING_JOB, "train", row.clip_id, PURPOSE, at))
         if not decision.allow:
             skipped[decision.reason] += 1
             continue
         try:
-            rows.append(_features(store, item.clip_id))
+            vector = np.asarray(row.features) if row.features is not None else item_features(store, row.clip_id)
         except ClipwardenError:
             skipped["unreadable media"] += 1
             continue
-        item_ids.append(item.item_id)
-        labels.append(item.record["label"])
-    features = np.vstack(rows) if rows else np.empty((0, len(FEATURE_NAMES)))
-    return item_ids, features, labels, dict(sorted(skipped.items()))
+        if row.features is None:
+            items.computed[row.item_id] = vector.ravel().tolist()
+        vectors.append(vector.reshape(1, -1))
+        items.item_ids.append(row.item_id)
+        items.labels.append(row.record["label"])
+    if vectors:
+        items = Items(items.item_ids, np.vstack(vectors), items.labels, items.computed)
+    return items, dict(sorted(skipped.items()))
 
 
-def _features(store: Store, clip_id: str) -> np.ndarray:
+def item_features(store: Store, clip_id: str) -> np.ndarray:
     with store.connect() as conn:
         clip = conn.execute(select(clips).where(clips.c.id == clip_id)).one()
         camera = camera_of(conn, clip.camera_id)
@@ -190,9 +212,14 @@ def _training_metrics(model: models.ShardedModel, features: np.ndarray, labels: 
     return {"training_accuracy": round(right / len(labels), 4), "labels": dict(sorted(Counter(labels).items()))}
 
 
-def _store_model(store: Store, card: dict[str, Any], artefact: bytes, at: datetime) -> dict[str, Any]:
-    """Write the artefact under its hash and record the model; the same weights again name the stored one."""
-    sha256 = card["sha256"]
+def store_model(
+    store: Store, model: models.ShardedModel, items: Items, card: dict[str, Any], at: datetime
+) -> dict[str, Any]:
+    """Write the artefact under its hash and record the model, the items it learned and where they sit,
+    and the features computed for it; the same weights again name the stored model."""
+    artefact = models.dump(model)
+    sha256 = hashlib.sha256(artefact).hexdigest()
+    card = card | {"sha256": sha256}
     model_id = "mdl_" + sha256[:16]
     path = store.data_dir / MODEL_DIR / sha256
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -204,20 +231,9 @@ def _store_model(store: Store, card: dict[str, Any], artefact: bytes, at: dateti
         existing = conn.execute(select(_models.id).where(_models.id == model_id)).first() is not None
         fields = {"model_id": model_id, "snapshot_id": card["snapshot_id"], "sha256": sha256, "existing": existing}
         index = log_change(conn, "model_trained", at, fields | {"skipped": card["skipped"]})
+        _cache_features(conn, card["snapshot_id"], items.computed)
         if not existing:
-            conn.execute(
-                models_table.insert().values(
-                    id=model_id,
-                    snapshot_id=card["snapshot_id"],
-                    sha256=sha256,
-                    shards=card["shards"],
-                    seed=card["seed"],
-                    status="active",
-                    created_at=at,
-                    card=card,
-                    audit_index=index,
-                )
-            )
+            _insert_model(conn, model_id, model, items.item_ids, card, at, index)
     return {
         "model_id": model_id,
         "snapshot_id": card["snapshot_id"],
@@ -231,7 +247,48 @@ def _store_model(store: Store, card: dict[str, Any], artefact: bytes, at: dateti
     }
 
 
-def _deployed_id(conn: Connection) -> str | None:
+def _insert_model(
+    conn: Connection,
+    model_id: str,
+    model: models.ShardedModel,
+    item_ids: list[str],
+    card: dict[str, Any],
+    at: datetime,
+    audit_index: int,
+) -> None:
+    conn.execute(
+        models_table.insert().values(
+            id=model_id,
+            snapshot_id=card["snapshot_id"],
+            sha256=card["sha256"],
+            shards=card["shards"],
+            seed=card["seed"],
+            status="active",
+            created_at=at,
+            card=card,
+            audit_index=audit_index,
+        )
+    )
+    placed = [(item_id, *model.placement.of(item_id)) for item_id in item_ids]
+    conn.execute(
+        model_items.insert(),
+        [
+            {"model_id": model_id, "item_id": item_id, "shard": shard, "slice": slice_}
+            for item_id, shard, slice_ in placed
+        ],
+    )
+
+
+def _cache_features(conn: Connection, snapshot_id: str, computed: dict[str, list[float]]) -> None:
+    for item_id, vector in computed.items():
+        conn.execute(
+            update(dataset_items)
+            .where(dataset_items.c.snapshot_id == snapshot_id, dataset_items.c.item_id == item_id)
+            .values(features=vector)
+        )
+
+
+def deployed_id(conn: Connection) -> str | None:
     latest = select(_deployments.model_id).order_by(_deployments.deployed_at.desc(), _deployments.id.desc())
     return conn.execute(latest.limit(1)).scalar()
 
@@ -247,6 +304,8 @@ def _summary(row: Any, deployed: str | None) -> dict[str, Any]:
         "seed": row.seed,
         "created_at": iso_utc(row.created_at),
         "training_accuracy": row.card["training_metrics"]["training_accuracy"],
+        "replaced_by": row.replaced_by,
+        "unlearned_at": None if row.unlearned_at is None else iso_utc(row.unlearned_at),
     }
 
 

@@ -1,6 +1,7 @@
 """What every state change leaves behind: an audit entry in the change's own transaction (invariant 3),
-and the withdrawal of derived copies (queued review tasks, screen results) and of the consents an
-erasure takes the ground from, when a clip may no longer be processed (invariant 6)."""
+and the withdrawal of derived copies (queued review tasks, training set items and the models that learned
+them, screen results) and of the consents an erasure takes the ground from, when a clip may no longer be
+processed (invariant 6)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from sqlalchemy import Connection, delete
 from clipwarden.audit import log as audit
 from clipwarden.consent import service as consent_service
 from clipwarden.consent.vocabulary import VALID_STATES
-from clipwarden.review import queue
-from clipwarden.store import Store
+from clipwarden.review import queue, renditions
+from clipwarden.store import Store, datasets
 from clipwarden.store.erasure_steps import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.store.schema import clip_controls
 
@@ -26,8 +27,17 @@ def consent_changed(conn: Connection, state: str, fields: dict[str, Any]) -> Non
     audit.append(conn, "consent", at, fields)
     if state == "ConsentWithdrawn" and fields["clip_id"] is not None:
         queue.remove_for_clips(conn, [fields["clip_id"]], at, "the owner withdrew the clip's share")
+        datasets.retract_clips(conn, [fields["clip_id"]], at, "the owner withdrew the clip's share")
     elif state not in VALID_STATES:
         queue.remove_for_consent(conn, fields["consent_id"], at, f"consent {state}")
+        datasets.retract_consent(conn, fields["consent_id"], at, f"consent {fields['consent_id']} {state}")
+
+
+def after_retraction(store: Store, at: datetime) -> None:
+    """Once a withdrawal, a consent's expiry or a quarantine committed: the renditions of the leases it ended
+    are deleted, and the models that learned from its clips are retrained without them."""
+    renditions.purge_ended(store)
+    datasets.settle(store, at)
 
 
 def log_change(conn: Connection, kind: str, at: datetime, fields: dict[str, Any]) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Row, func, select
 
 from clipwarden.domain import LABELS, PLAN_RETENTION_HOURS, AiVerdict, RecordedClip
 from clipwarden.errors import ClipwardenError, Conflict, NotFound
-from clipwarden.services.erasure import erase
+from clipwarden.services.erasure import completed, erase
 from clipwarden.store import BlobMissing, Store, content_address
 from clipwarden.store.blobs import write_atomically
 from clipwarden.store.erasure_steps import ErasureScope, plan_clips
@@ -134,7 +134,9 @@ def delete_clip(
             raise NotFound(f"unknown clip id: {clip_id}")
         if planned[0].status == "deleted":
             raise Conflict(f"clip {clip_id} is already deleted")
-        return erase(conn, store, ErasureScope("clip", clip_id, planned, "deleted", at or utc_now()), request_id)
+        scope = ErasureScope("clip", clip_id, planned, "deleted", at or utc_now())
+        certificate = erase(conn, store, scope, request_id)
+    return completed(store, certificate, scope.at)
 
 
 def sweep_retention(store: Store, at: datetime) -> dict[str, Any]:
@@ -146,6 +148,7 @@ def sweep_retention(store: Store, at: datetime) -> dict[str, Any]:
         if not expired:
             return {"expired": [], "certificate_id": None}
         certificate = erase(conn, store, ErasureScope("retention", iso_utc(at), expired, "expired", at))
+    completed(store, certificate, at)
     return {"expired": [clip.id for clip in expired], "certificate_id": certificate["certificate_id"]}
 
 

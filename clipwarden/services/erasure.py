@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, update
 
 from clipwarden.services import erasure_requests
-from clipwarden.store import Store
+from clipwarden.store import Store, datasets
 from clipwarden.store.erasure_steps import (
     ALL_SUBJECTS,
     Artefact,
@@ -30,7 +30,15 @@ from clipwarden.store.erasure_steps import (
     erasure_steps,
     register_erasure_step,
 )
-from clipwarden.store.schema import cameras, clips, deletion_certificates, households, mode_changes
+from clipwarden.store.schema import (
+    cameras,
+    clips,
+    dataset_snapshots,
+    deletion_certificates,
+    households,
+    mode_changes,
+    models,
+)
 from clipwarden.times import iso_utc
 
 _IN_BATCH = 500  # ids per IN (...): both backends cap the parameters of one statement
@@ -64,13 +72,45 @@ def erase(conn: Connection, store: Store, scope: ErasureScope, request_id: str |
 def build_certificate(
     certificate_id: str, scope: ErasureScope, artefacts: Sequence[Artefact], verified: bool
 ) -> dict[str, Any]:
+    """The certificate; ``snapshots`` and ``models`` name the training sets and models that held the erased
+    clips (their replacements are filled in by ``completed`` once the models were retrained)."""
     return {
         "certificate_id": certificate_id,
         "subject": {"type": scope.subject_type, "id": scope.subject_id},
         "issued_at": iso_utc(scope.at),
         "artefacts": list(artefacts),
+        "snapshots": [
+            {"snapshot_id": found["snapshot_id"], "superseded_by": None}
+            for found in artefacts
+            if found["kind"] == "dataset_snapshot"
+        ],
+        "models": [
+            {"model_id": found["model_id"], "replaced_by": None} for found in artefacts if found["kind"] == "model"
+        ],
         "verified": verified,
     }
+
+
+def completed(store: Store, certificate: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Once the erasure committed: retrain the models it marked for unlearning, and name in the certificate
+    the snapshots and models that replaced those that held the erased clips."""
+    datasets.settle(store, at)
+    if not certificate["snapshots"] and not certificate["models"]:
+        return certificate
+    with store.begin() as conn:
+        for snapshot in certificate["snapshots"]:
+            snapshot["superseded_by"] = conn.execute(
+                select(dataset_snapshots.c.superseded_by).where(dataset_snapshots.c.id == snapshot["snapshot_id"])
+            ).scalar()
+        for model in certificate["models"]:
+            replaced = select(models.c.replaced_by).where(models.c.id == model["model_id"])
+            model["replaced_by"] = conn.execute(replaced).scalar()
+        conn.execute(
+            update(deletion_certificates)
+            .where(deletion_certificates.c.id == certificate["certificate_id"])
+            .values(document=certificate)
+        )
+    return certificate
 
 
 # Built-in steps: the clip store and the household's own rows.

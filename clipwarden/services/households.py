@@ -18,7 +18,7 @@ from clipwarden.domain import (
     ModeChange,
 )
 from clipwarden.errors import ClipwardenError, Conflict
-from clipwarden.services.erasure import erase
+from clipwarden.services.erasure import completed, erase
 from clipwarden.store import Store
 from clipwarden.store.erasure_steps import ErasureScope, plan_clips
 from clipwarden.store.households import active_household, household, household_row
@@ -121,7 +121,8 @@ def erase_household(
         active_household(conn, household_id, lock="update")
         planned = plan_clips(conn, clips.c.household_id == household_id, clips.c.status != "deleted")
         scope = ErasureScope("household", household_id, planned, "deleted", at)
-        return erase(conn, store, scope, request_id)
+        certificate = erase(conn, store, scope, request_id)
+    return completed(store, certificate, at)
 
 
 def _check_household(household: Household) -> None:

@@ -18,11 +18,11 @@ from clipwarden.consent import service as consent_service
 from clipwarden.errors import Conflict
 from clipwarden.policy import gate
 from clipwarden.policy.decision import OWNER_ACCESS, Actor
-from clipwarden.review import queue, renditions
+from clipwarden.review import queue
 from clipwarden.services import clips as clip_service
 from clipwarden.services import erasure_requests, screening
 from clipwarden.services import households as household_service
-from clipwarden.services.audit_trail import consent_changed, log_change
+from clipwarden.services.audit_trail import after_retraction, consent_changed, log_change
 from clipwarden.store import Store
 from clipwarden.store.schema import access_log
 from clipwarden.times import iso_utc
@@ -187,7 +187,7 @@ def withdraw_consent(store: Store, actor: Actor, consent_id: str, at: datetime) 
     """One action, as easy as giving (GDPR Art. 7(3)): queued tasks and running leases end in the same
     transaction, and the renditions made for those leases are deleted as soon as it commits."""
     withdrawn = consent_service.withdraw(store, consent_id, _household(actor), at, actor.id, on_change=consent_changed)
-    renditions.purge_ended(store)
+    after_retraction(store, at)
     return withdrawn
 
 

@@ -34,9 +34,9 @@ from clipwarden.review import leases, queue, renditions
 from clipwarden.review.leases import HUMAN_REVIEW, Lease, ReviewSettings
 from clipwarden.services import clips as clip_service
 from clipwarden.services import room_models, screening
-from clipwarden.services.audit_trail import log_change
+from clipwarden.services.audit_trail import after_retraction, log_change
 from clipwarden.signing import secret
-from clipwarden.store import Store
+from clipwarden.store import Store, datasets
 from clipwarden.store.erasure_steps import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.store.schema import (
     clips,
@@ -200,6 +200,7 @@ def flag_private(store: Store, reviewer: Actor, token: str, at: datetime) -> dic
         removed = queue.remove_for_clips(conn, [lease.clip_id], at, "clip quarantined")
         leases.revoke_for_clips(conn, [lease.clip_id], at)
         forgotten = room_models.forget(conn, store, [lease.clip_id])
+        datasets.retract_clips(conn, [lease.clip_id], at, "a reviewer quarantined a clip as private")
         _notify_owner(conn, lease.clip_id, at)
         log_change(
             conn,
@@ -213,7 +214,7 @@ def flag_private(store: Store, reviewer: Actor, token: str, at: datetime) -> dic
                 "room_models_removed": len(forgotten),
             },
         )
-    renditions.purge_ended(store)
+    after_retraction(store, at)  # the ended leases' renditions go; models that learned the clip forget it
     return {"task_token": token, "stopped_at": iso_utc(at), "quarantined": True}
 
 

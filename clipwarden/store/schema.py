@@ -480,6 +480,8 @@ dataset_items = Table(
     Column("item_id", String(40), primary_key=True),
     Column("clip_id", String(40), ForeignKey("clips.id"), nullable=False, index=True),
     Column("record", JSON, nullable=False),
+    Column("consent_id", String(40), index=True),  # the record's consent, for withdrawals to find
+    Column("features", JSON),  # the clip's feature vector, cached by the first training on the snapshot
 )
 
 # A trained camera AI: its artefact is the content-addressed file models/SHA256 in the data dir, loaded
@@ -492,10 +494,23 @@ models = Table(
     Column("sha256", String(64), nullable=False, unique=True),
     Column("shards", Integer, nullable=False),
     Column("seed", BigInteger, nullable=False),
-    Column("status", String(16), nullable=False),  # active, unlearned, retired
+    Column("status", String(16), nullable=False),  # active, unlearning, unlearned, retired
     Column("created_at", UTCDateTime, nullable=False),
     Column("card", JSON, nullable=False),
     Column("audit_index", BigInteger, nullable=False),
+    Column("replaced_by", String(40)),  # the model that forgot what this one had to
+    Column("unlearned_at", UTCDateTime),
+)
+
+# The items a model learned from, where they sat (shard and slice): what unlearning retrains, and what an
+# owner's view of a clip's models is drawn from.
+model_items = Table(
+    "model_items",
+    metadata,
+    Column("model_id", String(40), ForeignKey("models.id"), primary_key=True),
+    Column("item_id", String(40), primary_key=True, index=True),
+    Column("shard", Integer, nullable=False),
+    Column("slice", Integer, nullable=False),
 )
 
 # Each time a model was put on the fleet; the latest row is the one the fleet uses.

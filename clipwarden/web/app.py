@@ -29,6 +29,7 @@ from clipwarden.audit.log import AuditLog
 from clipwarden.consent.notices import notices_in_force
 from clipwarden.consent.vocabulary import PURPOSES, SITES, Purpose
 from clipwarden.errors import ClipwardenError, Conflict, NotFound
+from clipwarden.learn import unlearning
 from clipwarden.policy.decision import Actor
 from clipwarden.policy.gate import Denied
 from clipwarden.services import owner
@@ -162,6 +163,10 @@ def create_app(store: Store, clock: Callable[[], datetime] = utc_now, settings: 
     @app.get("/api/clips/{clip_id}/access-log", responses=signed_in(404))
     def access_log(clip_id: str, who: Owner) -> list[dict[str, Any]]:
         return owner.access_log_for(store, who, clip_id, clock())
+
+    @app.get("/api/clips/{clip_id}/models", responses=signed_in(404))
+    def clip_models(clip_id: str, who: Owner) -> list[dict[str, Any]]:
+        return unlearning.models_of_clip(store, who, clip_id, clock())
 
     @app.get("/api/consents", responses=signed_in())
     def consents(who: Owner) -> list[dict[str, Any]]:

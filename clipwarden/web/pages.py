@@ -31,6 +31,7 @@ from clipwarden.consent.notices import notices_in_force
 from clipwarden.consent.vocabulary import ACCOUNT_WIDE_PURPOSES, SITES, VALID_STATES
 from clipwarden.domain import LABELS
 from clipwarden.errors import ClipwardenError, Conflict, NotFound, TooManyAttempts
+from clipwarden.learn import unlearning
 from clipwarden.policy.gate import Denied
 from clipwarden.services import auditing, notices_to_owners, owner
 from clipwarden.services.users import authenticate
@@ -290,6 +291,7 @@ def clip_page(request: Request, clip_id: str, session: OwnerSession, done: str =
         clip=clip,
         shares=shares,
         access_log=owner.access_log_for(store, who, clip_id, at),
+        models=unlearning.models_of_clip(store, who, clip_id, at),
         notifications=notices_to_owners.for_owner(store, who, clip_id),
         notices=[
             _notice_view(notice) for notice in notices_in_force(at) if notice["purpose"] not in ACCOUNT_WIDE_PURPOSES

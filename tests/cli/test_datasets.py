@@ -18,6 +18,7 @@ import pytest
 from cli_support import ok, refused
 from sqlalchemy import update
 
+from clipwarden.consent.notices import NOTICES, in_force
 from clipwarden.domain import AiVerdict, Camera, Household
 from clipwarden.policy.decision import Actor
 from clipwarden.services import ingest_clip, owner, register_camera, register_household, reviewer
@@ -117,7 +118,10 @@ def test_a_snapshot_holds_only_what_the_gate_allows_for_training(cli: Cli, store
         item = by_clip[labelled.sha256[clip_id]]
         assert item.keys() >= ITEM_FIELDS | {"receipt_sha256", "provenance", "residency"}
         assert clip_id not in json.dumps(item) and "hh-ds" not in json.dumps(item)  # pseudonymous
-        assert (item["consent_id"], item["notice_version"], item["label"]) == (labelled.consent[clip_id], 1, "pet")
+        shown_to_owner = in_force(NOTICES, item["purpose"], utc_now() - timedelta(hours=1))  # when it was given
+        assert shown_to_owner is not None
+        expected = (labelled.consent[clip_id], shown_to_owner.version, "pet")
+        assert (item["consent_id"], item["notice_version"], item["label"]) == expected
         receipt = owner.receipt(store, labelled.owner, item["consent_id"])
         assert item["receipt_sha256"] == hashlib.sha256(receipt.encode()).hexdigest()
         assert item["confidence"] >= 0.9 and len(item["provenance"]["annotation_ids"]) == 2

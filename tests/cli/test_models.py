@@ -1,6 +1,7 @@
-"""`models train|list|deploy` through the command line: a model trained on a snapshot of real simulated clips,
-bit-identical for the same snapshot and seed, trained only on items the gate still allows; once deployed, the
-fleet labels new clips with it; bad input is one line, exit 1, nothing changed.
+"""`models train|list|deploy|unlearn` through the command line: a model trained on a snapshot of real simulated
+clips, bit-identical for the same snapshot and seed, trained only on items the gate still allows; once
+deployed, the fleet labels new clips with it; a withdrawal or a deletion replaces it with one that never saw
+the clip, bit-identical to training without it; bad input is one line, exit 1, nothing changed.
 
 One small fleet is simulated, shared, reviewed and snapshotted once per module (SQLite); each test works on
 its own copy of that data dir.
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from cli_support import ok, refused
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from clipwarden.learn.features import clip_features
@@ -32,6 +34,7 @@ from clipwarden.services.users import actor_for_token, add_user
 from clipwarden.store import Store, open_store
 from clipwarden.store.schema import clips, consolidations, dataset_items, model_deployments, models
 from clipwarden.times import utc_now
+from clipwarden.web.app import create_app
 
 if TYPE_CHECKING:
     from conftest import CliResult
@@ -44,6 +47,7 @@ LATER += ["--start", "2026-01-05T00:00:00Z"]
 # CONTRACT: what `models train`, `models list` and `models deploy` print.
 TRAIN_FIELDS = {"model_id", "snapshot_id", "shards", "seed", "train_s", "sha256"}
 LIST_FIELDS = {"model_id", "snapshot_id", "status", "deployed"}
+PASSWORD = "a long enough passphrase"
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,7 @@ def test_training_twice_gives_the_same_weights_and_a_card(
     assert card["items"] == labelled_fleet.items and sum(card["shard_items"]) == labelled_fleet.items
     assert card["skipped"] == {} and card["sha256"] == trained["sha256"]
     assert 0.0 <= card["training_metrics"]["training_accuracy"] <= 1.0
-    assert set(card["dependencies"]) >= {"scikit-learn", "numpy", "python"}
+    assert set(card["dependencies"]) >= {"lightgbm", "numpy", "python"}
     artefact = data / "models" / trained["sha256"]
     assert hashlib.sha256(artefact.read_bytes()).hexdigest() == trained["sha256"]
     again = ok(run("models", "train", labelled_fleet.snapshot_id, "--shards", "2", "--seed", "7"))
@@ -153,19 +157,71 @@ def test_training_twice_gives_the_same_weights_and_a_card(
     assert all(m.keys() >= LIST_FIELDS and m["status"] == "active" and not m["deployed"] for m in listed)
 
 
-def test_training_skips_the_items_whose_consent_was_withdrawn_since_the_snapshot(
+def test_training_asks_the_gate_again_and_skips_what_it_refuses_now(
     run: Callable[..., CliResult], data: Path, labelled_fleet: Labelled
 ) -> None:
-    withdrawn = _a_clip_in_the_snapshot(data, labelled_fleet)
-    with open_store(data) as store:
-        with store.connect() as conn:
-            household = conn.execute(select(clips.c.household_id)).scalar()
-        who = _actor(store, "owner", household, None)
-        owner.withdraw_consent(store, who, labelled_fleet.consents[withdrawn], utc_now())
+    """A clip whose retention ended after the snapshot was taken (the sweep has not run yet) is skipped."""
+    ended = _a_clip_in_the_snapshot(data, labelled_fleet)
+    with open_store(data) as store, store.begin() as conn:
+        conn.execute(update(clips).where(clips.c.id == ended).values(expires_at=utc_now() - timedelta(minutes=1)))
     trained = ok(run("models", "train", labelled_fleet.snapshot_id))
     assert trained["card"]["items"] == labelled_fleet.items - 1
     assert sum(trained["card"]["skipped"].values()) == 1
     assert trained["shards"] == 4 and len(trained["card"]["shard_items"]) == 4
+
+
+def _household(data: Path) -> str:
+    with open_store(data) as store, store.connect() as conn:
+        return str(conn.execute(select(clips.c.household_id)).scalar())
+
+
+def test_a_withdrawal_makes_the_deployed_model_forget_the_clip_exactly(
+    run: Callable[..., CliResult], data: Path, labelled_fleet: Labelled
+) -> None:
+    trained = ok(run("models", "train", labelled_fleet.snapshot_id, "--shards", "2"))
+    ok(run("models", "deploy", trained["model_id"]))
+    withdrawn = _a_clip_in_the_snapshot(data, labelled_fleet)
+    consent = labelled_fleet.consents[withdrawn]
+    ok(run("consents", "withdraw", consent, "--household", _household(data)))
+    old, new = ok(run("models", "list"))
+    assert (old["model_id"], old["status"], old["deployed"]) == (trained["model_id"], "unlearned", False)
+    assert (new["status"], new["deployed"], old["replaced_by"]) == ("active", True, new["model_id"])
+    assert not (data / "models" / trained["sha256"]).exists()  # the weights that learned the clip are gone
+    [before, replacement] = ok(run("datasets", "list"))
+    assert before["superseded_by"] == replacement["snapshot_id"] == new["snapshot_id"]
+    assert replacement["items"] == labelled_fleet.items - 1
+    # exactness: training from scratch on the snapshot without the clip gives the very same weights
+    scratch = ok(run("models", "train", replacement["snapshot_id"], "--shards", "2"))
+    assert (scratch["model_id"], scratch["existing"]) == (new["model_id"], True)
+    with open_store(data) as store:
+        [(model_id, _)] = [deployed_model(store) or (None, None)]
+        assert model_id == new["model_id"]
+        account = add_user(store, "owner", _household(data), None, utc_now(), password=PASSWORD)
+        with TestClient(create_app(store), client=("127.0.0.1", 50000)) as client:
+            # the owner's view, through the API and on the clip's page
+            bearer = {"Authorization": f"Bearer {account['token']}"}
+            seen = client.get(f"/api/clips/{withdrawn}/models", headers=bearer).json()
+            form = {"user_id": account["user_id"], "password": PASSWORD}
+            signed_in = client.post("/sign-in", data=form, headers={"Origin": "http://testserver"})
+            page = client.get(f"/clips/{withdrawn}").text
+    assert [(m["model_id"], m["status"], m["replaced_by"]) for m in seen] == [
+        (trained["model_id"], "unlearned", new["model_id"])
+    ]
+    assert signed_in.status_code == 200 and f"{trained['model_id']}</code> learned from this clip" in page
+    assert "forgot it" in page
+
+
+def test_a_deletion_certificate_names_the_snapshots_and_models_that_forgot_the_clip(
+    run: Callable[..., CliResult], data: Path, labelled_fleet: Labelled
+) -> None:
+    trained = ok(run("models", "train", labelled_fleet.snapshot_id, "--shards", "2"))
+    certificate = ok(run("clips", "delete", _a_clip_in_the_snapshot(data, labelled_fleet)))
+    [new] = [m for m in ok(run("models", "list")) if m["status"] == "active"]
+    assert certificate["models"] == [{"model_id": trained["model_id"], "replaced_by": new["model_id"]}]
+    assert certificate["snapshots"] == [
+        {"snapshot_id": labelled_fleet.snapshot_id, "superseded_by": new["snapshot_id"]}
+    ]
+    assert ok(run("models", "unlearn")) == {"replaced": {}}  # nothing was left to do
 
 
 def test_after_deployment_the_fleet_labels_new_clips_with_the_model(

@@ -155,6 +155,7 @@ def _foreign_requests(fleet: Any, consent_id: str) -> list[tuple[str, str, dict[
             ("GET", f"/api/clips/{clip}", None),
             ("GET", f"/api/clips/{clip}/media", None),
             ("GET", f"/api/clips/{clip}/access-log", None),
+            ("GET", f"/api/clips/{clip}/models", None),
             ("POST", f"/api/clips/{clip}/shares", {"purposes": [REVIEW]}),
             ("POST", f"/api/clips/{clip}/confirm-sensitive", None),
             ("DELETE", f"/api/clips/{clip}", None),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import ThreadpoolController
 
 from clipwarden.domain import LABELS, Label
 
@@ -24,6 +25,11 @@ PICKLE_PROTOCOL = 5
 MAX_ITER = 100  # boosting rounds per shard
 MIN_SAMPLES_LEAF = 5  # shards are small: the default 20 would leave most of them a single leaf
 MAX_FEATURES = 0.8  # each split looks at a random 80% of the features, drawn from the seed
+# Fitting and predicting run OpenMP on one thread. A shard holds tens of items and the fleet asks for one
+# clip at a time: there threads only wait for each other (10x slower fits and 30x slower single-clip
+# predictions on a busy 2-core machine, benchmarks/bench_learning.py). And the estimator records the thread
+# count it was fitted with, so without this an artefact's bytes would depend on the machine's cores.
+_THREADS = ThreadpoolController()
 
 
 @dataclass(frozen=True)
@@ -44,12 +50,13 @@ class ShardedModel:
         rows = np.atleast_2d(features)
         fitted = [shard for shard in self.shards if shard is not None]
         total = np.zeros((rows.shape[0], len(LABELS)))
-        for shard in fitted:
-            columns = [LABELS.index(label) for label in shard.labels]
-            if shard.estimator is None:
-                total[:, columns[0]] += 1.0
-            else:
-                total[:, columns] += shard.estimator.predict_proba(rows)
+        with _THREADS.limit(limits=1, user_api="openmp"):
+            for shard in fitted:
+                columns = [LABELS.index(label) for label in shard.labels]
+                if shard.estimator is None:
+                    total[:, columns[0]] += 1.0
+                else:
+                    total[:, columns] += shard.estimator.predict_proba(rows)
         return total / max(len(fitted), 1)
 
     def predict(self, features: np.ndarray) -> list[tuple[Label, float]]:
@@ -96,7 +103,8 @@ def _fit_shard(features: np.ndarray, labels: list[Label], seed: int) -> ShardMod
         early_stopping=False,
         random_state=seed,
     )
-    estimator.fit(features, np.asarray([seen.index(label) for label in labels]))
+    with _THREADS.limit(limits=1, user_api="openmp"):
+        estimator.fit(features, np.asarray([seen.index(label) for label in labels]))
     return ShardModel(seen, estimator)
 
 

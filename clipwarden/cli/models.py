@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from rich.table import Table
 
 from clipwarden.cli.app import app, console, settings
 from clipwarden.cli.fleet import MAX_WORKERS
@@ -111,11 +112,10 @@ def _print_scorecard(scored: dict[str, Any]) -> None:
         f"  intruder recall: {rate('intruder_recall')}"
         f" ({scored['intruder_clips_alerted']} of {scored['intruder_clips']} intruder clips alerted)"
     )
-    _say(
-        "  confusion (rows: truth, columns: AI): "
-        + ", ".join(
-            f"{truth}: " + " ".join(f"{label}={n}" for label, n in row.items() if n)
-            for truth, row in scored["confusion"].items()
-            if any(row.values())
-        )
-    )
+    table = Table(title="confusion: true label (rows) against the AI's (columns)", title_justify="left")
+    table.add_column("truth")
+    for label in scored["confusion"]:
+        table.add_column(label, justify="right")
+    for truth, row in scored["confusion"].items():
+        table.add_row(truth, *(str(n) for n in row.values()))
+    console.print(table)

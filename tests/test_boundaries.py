@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,3 +114,26 @@ def test_lower_layers_never_import_upper_ones() -> None:
             if imported is not None and imported > own:
                 offenders.append(f"{relative} imports {name}")
     assert offenders == []
+
+
+def test_evaluation_reads_ground_truth_in_learn_evaluate_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`models evaluate` scores against the truth; every read of it comes from learn/evaluate.py."""
+    import sys
+
+    from clipwarden.cli import main
+    from clipwarden.sim import SimFleet
+
+    readers: list[str] = []
+    truth = SimFleet.truth
+
+    def recorded(self: SimFleet) -> Any:
+        readers.append(Path(sys._getframe(1).f_code.co_filename).relative_to(PACKAGE).as_posix())
+        return truth(self)
+
+    monkeypatch.setattr(SimFleet, "truth", recorded)
+    argv = ["--data", str(tmp_path), "--json", "models", "evaluate", "rules", "--seed", "101"]
+    assert main([*argv, "--households", "1", "--hours", "3", "--workers", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["clips"] >= 1
+    assert readers and set(readers) == {"learn/evaluate.py"}

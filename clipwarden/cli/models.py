@@ -1,18 +1,25 @@
-"""`clipwarden models train|list|deploy|unlearn`: the learned camera AI, trained on a snapshot, put on the fleet,
-and retrained without what it may no longer know."""
+"""`clipwarden models train|list|deploy|evaluate|unlearn`: the learned camera AI, trained on a snapshot, put on
+the fleet, scored on a held-out fleet, and retrained without what it may no longer know."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import typer
+from rich.table import Table
 
 from clipwarden.cli.app import app, console, settings
+from clipwarden.cli.fleet import MAX_WORKERS
 from clipwarden.cli.owner import opened_store
+from clipwarden.errors import ClipwardenError
 from clipwarden.learn import models, training, unlearning
+from clipwarden.pipeline import heldout
+from clipwarden.pipeline.fleet_run import default_workers
 from clipwarden.times import utc_now
 
-models_app = typer.Typer(help="Camera AI models: train on a snapshot, list, deploy, unlearn.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="Camera AI models: train on a snapshot, list, deploy, evaluate, unlearn.", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
 
 
@@ -85,3 +92,51 @@ def _print_list(found: list[dict[str, Any]]) -> None:
 
 def _say(text: str) -> None:
     console.print(text, highlight=False)
+
+
+@models_app.command("evaluate")
+def models_evaluate(
+    ctx: typer.Context,
+    target: str = typer.Argument(..., metavar="ID|rules", help="A model id, or `rules` for the camera's rules."),
+    seed: int = typer.Option(..., "--seed", help="The held-out fleet's seed: another than any fleet trained on."),
+    households: int = typer.Option(8, "--households", help="Households in the held-out fleet (1-10000)."),
+    hours: float = typer.Option(24.0, "--hours", help="Simulated hours of the held-out fleet."),
+    cameras: int = typer.Option(2, "--cameras", help="Cameras per household (1-5)."),
+    workers: int = typer.Option(default_workers(), "--workers", help="Processes rendering and encoding."),
+) -> None:
+    """Score the rules or a model on a held-out fleet of another seed, captured into a scratch store."""
+    config = heldout.held_out_config(seed, households, hours, cameras)  # bad numbers: refused before anything
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ClipwardenError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    with opened_store(ctx) as store:
+        scored = heldout.evaluate(store, target, config, workers)
+    settings(ctx).emit(scored, lambda: _print_scorecard(scored))
+
+
+def _print_scorecard(scored: dict[str, Any]) -> None:
+    def rate(name: str, scale: float = 100.0, unit: str = "%") -> str:
+        value, interval = scored[name], scored[f"{name}_ci95"]
+        if value is None:
+            return "n/a"
+        low, high = interval
+        return f"{scale * value:.1f}{unit} (95% CI {scale * low:.1f}-{scale * high:.1f})"
+
+    held = scored["held_out"]
+    _say(
+        f"{scored['model']} on a held-out fleet (seed {held['seed']}, {held['households']} households,"
+        f" {held['hours']:g} hours): {scored['clips']} clips"
+    )
+    _say(f"  accuracy (7 labels): {rate('accuracy')}")
+    alarms = f"{scored['false_alarms']} of {scored['alerts']} alerts"
+    _say(f"  false alarms per 100 clips: {rate('false_alarms_per_100', 1.0, '')} ({alarms})")
+    _say(
+        f"  intruder recall: {rate('intruder_recall')}"
+        f" ({scored['intruder_clips_alerted']} of {scored['intruder_clips']} intruder clips alerted)"
+    )
+    table = Table(title="confusion: true label (rows) against the AI's (columns)", title_justify="left")
+    table.add_column("truth")
+    for label in scored["confusion"]:
+        table.add_column(label, justify="right")
+    for truth, row in scored["confusion"].items():
+        table.add_row(truth, *(str(n) for n in row.values()))
+    console.print(table)

@@ -1,24 +1,34 @@
 """Evaluation: compare what the pipeline decided with the simulator's ground truth.
 
 This is one of the two places allowed to read ground truth (DESIGN invariant 7); it only scores, and
-nothing it computes flows back into the pipeline.
+nothing it computes flows back into the pipeline. Truth never leaves this module as labels: callers get
+scores (``Scorecard``), and the truth-labelled reference model, which exists for evaluation only and is
+never stored or deployed.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import select
 
 from clipwarden import services
-from clipwarden.domain import LABELS
+from clipwarden.domain import LABELS, Label
+from clipwarden.errors import NotFound
+from clipwarden.learn import models, training
+from clipwarden.learn.features import FEATURE_NAMES
 from clipwarden.review import queue
 from clipwarden.services import consolidation, screening
 from clipwarden.sim import SimConfig, build_fleet
 from clipwarden.sim.truth import TruthEvent, seen_in
 from clipwarden.store import Store
-from clipwarden.store.schema import CLIP_STATUSES
+from clipwarden.store.schema import CLIP_STATUSES, clips, dataset_items
+from clipwarden.store.schema import models as models_table
 
 
 @dataclass(frozen=True)
@@ -176,3 +186,145 @@ def evaluate_review(store: Store, config: SimConfig, clip_ids: Sequence[str]) ->
     ai_right = sum(rows[clip_id]["ai_label"] == truth for clip_id, truth in truths.items())
     count = len(truths)
     return ReviewEvaluation(count, right / count if count else 0.0, ai_right / count if count else 0.0)
+
+
+# Scores on a held-out fleet, with 95% intervals
+
+Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile
+
+
+def wilson(successes: int, trials: int, z: float = Z_95) -> tuple[float, float] | None:
+    """Wilson's score interval for a proportion (None for no trials): it stays inside [0, 1] and, unlike the
+    normal approximation, does not collapse to a point at 0 or 1 successes, which small counts here often are."""
+    if trials <= 0:
+        return None
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """One camera AI on one held-out fleet. A clip has at most one alert, so false alarms per 100 clips is a
+    proportion of clips (times 100) and takes a Wilson interval like accuracy and intruder recall."""
+
+    model: str
+    clips: int
+    correct: int
+    alerts: int
+    false_alarms: int  # alerts on clips whose true label is not intruder
+    intruder_clips: int
+    intruder_clips_alerted: int
+    confusion: dict[str, dict[str, int]]  # true label -> the AI's label -> clips, every label present
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.clips if self.clips else 0.0
+
+    @property
+    def false_alarms_per_100(self) -> float:
+        return 100 * self.false_alarms / self.clips if self.clips else 0.0
+
+    @property
+    def intruder_recall(self) -> float | None:
+        return self.intruder_clips_alerted / self.intruder_clips if self.intruder_clips else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """CONTRACT's ``{model, clips, accuracy, false_alarms_per_100, alerts, intruder_recall, confusion}``,
+        each rate with its ``*_ci95`` [low, high], and the counts they come from."""
+        per_100 = wilson(self.false_alarms, self.clips)
+        return {
+            "model": self.model,
+            "clips": self.clips,
+            "accuracy": _round(self.accuracy),
+            "accuracy_ci95": _rounded(wilson(self.correct, self.clips)),
+            "false_alarms_per_100": _round(self.false_alarms_per_100),
+            "false_alarms_per_100_ci95": None if per_100 is None else [_round(100 * v) for v in per_100],
+            "alerts": self.alerts,
+            "false_alarms": self.false_alarms,
+            "intruder_clips": self.intruder_clips,
+            "intruder_clips_alerted": self.intruder_clips_alerted,
+            "intruder_recall": None if self.intruder_recall is None else _round(self.intruder_recall),
+            "intruder_recall_ci95": _rounded(wilson(self.intruder_clips_alerted, self.intruder_clips)),
+            "confusion": self.confusion,
+        }
+
+
+Verdict = tuple[str, bool]  # (label, alert)
+
+
+def score_held_out(
+    config: SimConfig, fleet_clips: Sequence[ClipFacts], others: Mapping[str, Sequence[Verdict]]
+) -> list[Scorecard]:
+    """The rules (each clip's stored verdict, as capture made it) and every other camera AI in ``others``
+    (name -> one verdict per clip, in the clips' order) against the truth of the fleet ``config`` simulates."""
+    events = build_fleet(config).truth()
+    truths = [truth_label(clip, events)[0] for clip in fleet_clips]
+    rows = [("rules", [(clip.ai_label, clip.ai_alert) for clip in fleet_clips]), *others.items()]
+    return [_scorecard(name, truths, verdicts) for name, verdicts in rows]
+
+
+def _scorecard(name: str, truths: Sequence[str], verdicts: Sequence[Verdict]) -> Scorecard:
+    if len(truths) != len(verdicts):
+        raise ValueError(f"{name}: {len(verdicts)} verdicts for {len(truths)} clips")
+    confusion: dict[str, dict[str, int]] = {label: dict.fromkeys(LABELS, 0) for label in LABELS}
+    for truth, (label, _) in zip(truths, verdicts, strict=True):
+        confusion[truth][label] += 1
+    pairs = list(zip(truths, verdicts, strict=True))
+    return Scorecard(
+        model=name,
+        clips=len(truths),
+        correct=sum(truth == label for truth, (label, _) in pairs),
+        alerts=sum(alert for _, (_, alert) in pairs),
+        false_alarms=sum(alert and truth != "intruder" for truth, (_, alert) in pairs),
+        intruder_clips=sum(truth == "intruder" for truth in truths),
+        intruder_clips_alerted=sum(alert and truth == "intruder" for truth, (_, alert) in pairs),
+        confusion=confusion,
+    )
+
+
+def _round(value: float) -> float:
+    return round(value, 4)
+
+
+def _rounded(interval: tuple[float, float] | None) -> list[float] | None:
+    return None if interval is None else [_round(v) for v in interval]
+
+
+# Reference models: evaluation only, never stored, never deployed
+
+
+def reference_models(
+    store: Store, model_id: str, training_config: SimConfig, at: datetime
+) -> dict[str, models.ShardedModel]:
+    """The model ``model_id`` trained again, with its shards and seed, on the same items (those of its
+    snapshot the gate allows at ``at``, read as training reads them), once with the camera's own labels
+    (the verdict capture stored for each clip: does human review add anything?) and once with the true
+    labels of the fleet ``training_config`` simulated (the ceiling). Neither is stored or deployed."""
+    with store.connect() as conn:
+        model = conn.execute(select(models_table).where(models_table.c.id == model_id)).first()
+    if model is None:
+        raise NotFound(f"unknown model id: {model_id}")
+    items, _ = training.read_items(store, model.snapshot_id, at)
+    item_ids, features = items.item_ids, items.features
+    slices = model.card.get("slices", models.DEFAULT_SLICES)
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(dataset_items.c.item_id, clips)
+            .join(clips, clips.c.id == dataset_items.c.clip_id)
+            .where(dataset_items.c.snapshot_id == model.snapshot_id)
+        ).all()
+    by_item = {row.item_id: row for row in rows}
+    facts = [
+        ClipFacts(row.id, row.camera_id, row.started_at, row.duration_s, row.ai_label, row.ai_alert)
+        for row in (by_item[item_id] for item_id in item_ids)
+    ]
+    events = build_fleet(training_config).truth()
+    own = [cast(Label, fact.ai_label) for fact in facts]
+    truth = [cast(Label, truth_label(fact, events)[0]) for fact in facts]
+    return {
+        "own_labels": models.train(item_ids, features, own, FEATURE_NAMES, model.shards, model.seed, slices),
+        "truth": models.train(item_ids, features, truth, FEATURE_NAMES, model.shards, model.seed, slices),
+    }

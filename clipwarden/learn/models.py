@@ -78,7 +78,7 @@ class ShardedModel:
         rows = np.atleast_2d(features)
         total = np.zeros((rows.shape[0], len(LABELS)))
         for booster in self.boosters:
-            total += booster.predict(rows)
+            total += booster.predict(rows, num_threads=1)  # one clip at a time: threads would only wait
         return total / max(len(self.boosters), 1)
 
     def predict(self, features: np.ndarray) -> list[tuple[Label, float]]:

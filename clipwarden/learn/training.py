@@ -54,7 +54,7 @@ def train(
         raise ModelRefused(f"--shards and --slices must be at least 1, not {shards} and {slices}")
     started = time.perf_counter()
     snapshot = _trainable_snapshot(store, snapshot_id)
-    items, skipped = _read_items(store, snapshot_id, at)
+    items, skipped = read_items(store, snapshot_id, at)
     if not items.item_ids:
         raise ModelRefused(f"snapshot {snapshot_id}: the gate allows none of its items now ({_counts(skipped)})")
     fit_started = time.perf_counter()
@@ -150,7 +150,7 @@ class Items:
     computed: dict[str, list[float]] = field(default_factory=dict)  # item id -> features, to cache
 
 
-def _read_items(store: Store, snapshot_id: str, at: datetime) -> tuple[Items, dict[str, int]]:
+def read_items(store: Store, snapshot_id: str, at: datetime) -> tuple[Items, dict[str, int]]:
     """Features and labels of the items the gate allows now; the others counted by reason. Features cached
     beside the items by an earlier training are taken as they are (they come from the same stored MP4)."""
     with store.connect() as conn:

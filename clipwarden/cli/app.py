@@ -68,6 +68,15 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in {"1", "true", "yes"}
 
 
+MAX_WORKERS = 32
+
+
+def check_workers(workers: int) -> int:
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ClipwardenError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    return workers
+
+
 def check_confidence(value: float) -> None:
     """A ``--min-confidence`` is a probability above 0."""
     if not 0.0 < value <= 1.0:

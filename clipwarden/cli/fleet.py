@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from clipwarden.cli.app import Settings, app, console, err_console, settings
+from clipwarden.cli.app import Settings, app, check_workers, console, err_console, settings
 from clipwarden.errors import ClipwardenError
 from clipwarden.learn.deployed import fleet_ai
 from clipwarden.pipeline.demo import REVIEWERS_SHIFT, run_demo, run_summary
@@ -23,9 +23,6 @@ from clipwarden.sim import SimConfig
 from clipwarden.sim.owners import OwnerBehaviour
 from clipwarden.store import open_store
 from clipwarden.times import parse_instant, utc_now
-
-MAX_WORKERS = 32
-
 
 _START_HELP = "When the simulated hours begin, ISO 8601 with an offset (default: so that they end now)."
 
@@ -67,12 +64,6 @@ def _parse_size(size: str) -> tuple[int, int]:
     return width, height
 
 
-def _check_workers(workers: int) -> int:
-    if not 1 <= workers <= MAX_WORKERS:
-        raise ClipwardenError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
-    return workers
-
-
 # What each pipeline stage is called on the progress bar.
 _STAGES = {"capture": "capturing activity windows", "owners": "owners, screen, queue, retention, audit"}
 
@@ -104,7 +95,7 @@ def simulate(
     """Run the simulated fleet and ingest its clips into the store."""
     opts = settings(ctx)
     config = _sim_config(seed, households, cameras, hours, size, fps, start)
-    workers = _check_workers(workers)
+    workers = check_workers(workers)
     with open_store(opts.data_dir, opts.db_url) as store:
         ai = fleet_ai(store)  # before the progress bar, so that a refused model is the only line on stderr
         with _progress_bar(opts) as progress:
@@ -142,7 +133,7 @@ def demo(
     report.json/html."""
     opts = settings(ctx)
     config = _sim_config(seed, households, 2, hours, "640x360", 10, start, REVIEWERS_SHIFT)
-    workers = _check_workers(workers)
+    workers = check_workers(workers)
     rates = {"--share-rate": share_rate, "--withdraw-rate": withdraw_rate, "--delete-rate": delete_rate}
     for option, rate in (rates | {"--tester-rate": tester_rate}).items():
         if not 0.0 <= rate <= 1.0:
@@ -154,8 +145,8 @@ def demo(
     )
     with open_store(opts.data_dir, opts.db_url) as store, _progress_bar(opts) as progress:
         report = run_demo(store, config, workers, behaviour, progress, reviewers_per_site).report
-    json_path, html_path = write_report(report, opts.data_dir)
-    opts.emit(report, lambda: _print_demo(report, json_path, html_path))
+    paths = write_report(report, opts.data_dir)
+    opts.emit(report, lambda: _print_demo(report, *paths))
 
 
 def _print_demo(report: dict[str, Any], *paths: object) -> None:
@@ -178,7 +169,29 @@ def _print_demo(report: dict[str, Any], *paths: object) -> None:
     )
     console.print(f"stored: {report['store']['clips']} clips, {report['store']['bytes_stored']:,} bytes")
     _print_consent(report)
+    _print_learning(report["learning"])
     console.print("report: " + ", ".join(str(path) for path in paths))
+
+
+def _print_learning(learning: dict[str, Any]) -> None:
+    if "skipped" in learning:
+        console.print(f"learning: no model trained: {learning['skipped']}")
+        return
+    before, after, held = learning["before"], learning["after"], learning["held_out"]
+
+    def rates(card: dict[str, Any]) -> str:
+        recall = "n/a" if card["intruder_recall"] is None else f"{100 * card['intruder_recall']:.1f}%"
+        return (
+            f"{card['false_alarms_per_100']:.1f} false alarms per 100 clips, intruder recall {recall},"
+            f" accuracy {100 * card['accuracy']:.1f}%"
+        )
+
+    console.print(
+        f"learning: snapshot {learning['snapshot']['snapshot_id']} ({learning['snapshot']['items']} items) ->"
+        f" model {learning['model']['model_id']} deployed; on {held['clips']} held-out clips (seed {held['seed']}):"
+    )
+    console.print(f"  rules (before): {rates(before)}")
+    console.print(f"  model (after):  {rates(after)}")
 
 
 def _print_consent(report: dict[str, Any]) -> None:

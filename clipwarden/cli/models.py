@@ -8,10 +8,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from clipwarden.cli.app import app, console, settings
-from clipwarden.cli.fleet import MAX_WORKERS
+from clipwarden.cli.app import app, check_workers, console, settings
 from clipwarden.cli.owner import opened_store
-from clipwarden.errors import ClipwardenError
 from clipwarden.learn import models, training, unlearning
 from clipwarden.pipeline import heldout
 from clipwarden.pipeline.fleet_run import default_workers
@@ -32,10 +30,12 @@ def models_train(
     slices: int = typer.Option(
         models.DEFAULT_SLICES, "--slices", help="Slices per shard: unlearning retrains from the slice before."
     ),
+    workers: int = typer.Option(default_workers(), "--workers", help="Processes reading the clips' features."),
 ) -> None:
     """Train a camera AI on a snapshot's items that the enforcement point still allows."""
+    workers = check_workers(workers)
     with opened_store(ctx) as store:
-        trained = training.train(store, snapshot_id, shards, seed, utc_now(), slices)
+        trained = training.train(store, snapshot_id, shards, seed, utc_now(), slices, workers)
     settings(ctx).emit(trained, lambda: _print_trained(trained))
 
 
@@ -106,8 +106,7 @@ def models_evaluate(
 ) -> None:
     """Score the rules or a model on a held-out fleet of another seed, captured into a scratch store."""
     config = heldout.held_out_config(seed, households, hours, cameras)  # bad numbers: refused before anything
-    if not 1 <= workers <= MAX_WORKERS:
-        raise ClipwardenError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    check_workers(workers)
     with opened_store(ctx) as store:
         scored = heldout.evaluate(store, target, config, workers)
     settings(ctx).emit(scored, lambda: _print_scorecard(scored))

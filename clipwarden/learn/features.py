@@ -8,11 +8,17 @@ Training and the deployed model both start from the stored MP4, so they see the 
 
 from __future__ import annotations
 
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
-from clipwarden.domain import PLACEMENTS, Camera
+from clipwarden.domain import LABELS, PLACEMENTS, Camera
+from clipwarden.errors import ClipwardenError
+from clipwarden.media import camera_ai
 from clipwarden.media.capture import MotionTrack
 from clipwarden.media.codec import decode_frames
 from clipwarden.media.motion import Box, MotionConfig, MotionDetector
@@ -36,6 +42,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "outdoor",
     "away",
     *(f"placement_{placement}" for placement in PLACEMENTS),
+    # The rules' verdict on the same track: a model that starts from it learns where the rules go wrong,
+    # which a few hundred labels can teach where learning every label from scratch could not.
+    *(f"rules_{label}" for label in LABELS),
+    "rules_confidence",
 )
 
 
@@ -69,12 +79,44 @@ def clip_features(data: bytes, camera: Camera, away: bool) -> np.ndarray:
     return summarise(observe(data, camera), camera, away)
 
 
+@dataclass(frozen=True)
+class FeatureJob:
+    """One stored clip to read: its MP4, its camera and the household's mode when it was recorded."""
+
+    data: bytes
+    camera: Camera
+    away: bool
+
+
+_JOBS_PER_WORKER = 8  # fewer clips than this per process do not pay for starting it
+
+
+def many_features(jobs: Sequence[FeatureJob], workers: int = 1) -> list[np.ndarray | None]:
+    """``clip_features`` of each job, in order, over up to ``workers`` processes; None for a clip that does
+    not decode. Decoding dominates, so a held-out day or a new snapshot reads in about 1/workers the time."""
+    workers = min(workers, len(jobs) // _JOBS_PER_WORKER)
+    if workers <= 1:
+        return [_features_or_none(job) for job in jobs]
+    # spawn, not fork: callers run threads (progress display, database pool).
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
+        return list(pool.map(_features_or_none, jobs, chunksize=4))
+
+
+def _features_or_none(job: FeatureJob) -> np.ndarray | None:
+    try:
+        return clip_features(job.data, job.camera, job.away)
+    except ClipwardenError:
+        return None
+
+
 def summarise(observed: Observed, camera: Camera, away: bool) -> np.ndarray:
     """The fixed vector ``FEATURE_NAMES`` describes; a clip without motion has zeros for its shapes."""
     track = observed.track
     moving = [frame for frame in track.boxes if frame]
     largest = [max(frame, key=lambda b: b.w * b.h) for frame in moving]
     frames = max(track.frames, 1)
+    rules = camera_ai.classify(track, camera, away)
     values = [
         *_shape_quantiles(largest, camera),
         len(moving) / track.fps,
@@ -89,6 +131,8 @@ def summarise(observed: Observed, camera: Camera, away: bool) -> np.ndarray:
         float(camera.outdoor),
         float(away),
         *(float(camera.placement == placement) for placement in PLACEMENTS),
+        *(float(rules.label == label) for label in LABELS),
+        rules.confidence,
     ]
     return np.asarray(values, dtype=np.float64)
 

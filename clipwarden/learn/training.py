@@ -27,7 +27,7 @@ from clipwarden.domain import Camera, Label
 from clipwarden.errors import ClipwardenError, NotFound
 from clipwarden.learn import models
 from clipwarden.learn.datasets import PURPOSE, TRAINING_JOB
-from clipwarden.learn.features import FEATURE_NAMES, clip_features
+from clipwarden.learn.features import FEATURE_NAMES, FeatureJob, clip_features, many_features
 from clipwarden.policy import gate
 from clipwarden.services.audit_trail import log_change
 from clipwarden.store import Store
@@ -47,14 +47,21 @@ class ModelRefused(ClipwardenError):
 
 
 def train(
-    store: Store, snapshot_id: str, shards: int, seed: int, at: datetime, slices: int = models.DEFAULT_SLICES
+    store: Store,
+    snapshot_id: str,
+    shards: int,
+    seed: int,
+    at: datetime,
+    slices: int = models.DEFAULT_SLICES,
+    workers: int = 1,
 ) -> dict[str, Any]:
-    """Train a model on the snapshot's items the gate still allows, store it, and return its summary."""
+    """Train a model on the snapshot's items the gate still allows, store it, and return its summary; the
+    features of clips no earlier training read are read over ``workers`` processes."""
     if shards < 1 or slices < 1:
         raise ModelRefused(f"--shards and --slices must be at least 1, not {shards} and {slices}")
     started = time.perf_counter()
     snapshot = _trainable_snapshot(store, snapshot_id)
-    items, skipped = read_items(store, snapshot_id, at)
+    items, skipped = read_items(store, snapshot_id, at, workers)
     if not items.item_ids:
         raise ModelRefused(f"snapshot {snapshot_id}: the gate allows none of its items now ({_counts(skipped)})")
     fit_started = time.perf_counter()
@@ -150,29 +157,35 @@ class Items:
     computed: dict[str, list[float]] = field(default_factory=dict)  # item id -> features, to cache
 
 
-def read_items(store: Store, snapshot_id: str, at: datetime) -> tuple[Items, dict[str, int]]:
+def read_items(store: Store, snapshot_id: str, at: datetime, workers: int = 1) -> tuple[Items, dict[str, int]]:
     """Features and labels of the items the gate allows now; the others counted by reason. Features cached
-    beside the items by an earlier training are taken as they are (they come from the same stored MP4)."""
+    beside the items by an earlier training are taken as they are (they come from the same stored MP4); the
+    others are read over ``workers`` processes."""
     with store.connect() as conn:
         rows = conn.execute(
             select(dataset_items.c.item_id, dataset_items.c.clip_id, dataset_items.c.record, dataset_items.c.features)
             .where(dataset_items.c.snapshot_id == snapshot_id)
             .order_by(dataset_items.c.item_id)
         ).all()
-    items = Items([], np.empty((0, len(FEATURE_NAMES))), [])
-    vectors: list[np.ndarray] = []
     skipped: Counter[str] = Counter()
+    allowed = []
     for row in rows:
         decision = gate.check(store, gate.Ask(TRAINING_JOB, "train", row.clip_id, PURPOSE, at))
-        if not decision.allow:
+        if decision.allow:
+            allowed.append(row)
+        else:
             skipped[decision.reason] += 1
-            continue
-        try:
-            vector = np.asarray(row.features) if row.features is not None else item_features(store, row.clip_id)
-        except ClipwardenError:
+    uncached = [row for row in allowed if row.features is None or len(row.features) != len(FEATURE_NAMES)]
+    jobs = [_job(store, row.clip_id) for row in uncached]
+    read = dict(zip((row.item_id for row in uncached), many_features(jobs, workers), strict=True))
+    items = Items([], np.empty((0, len(FEATURE_NAMES))), [])
+    vectors: list[np.ndarray] = []
+    for row in allowed:
+        vector = read[row.item_id] if row.item_id in read else np.asarray(row.features)
+        if vector is None:
             skipped["unreadable media"] += 1
             continue
-        if row.features is None:
+        if row.item_id in read:
             items.computed[row.item_id] = vector.ravel().tolist()
         vectors.append(vector.reshape(1, -1))
         items.item_ids.append(row.item_id)
@@ -182,12 +195,20 @@ def read_items(store: Store, snapshot_id: str, at: datetime) -> tuple[Items, dic
     return items, dict(sorted(skipped.items()))
 
 
-def item_features(store: Store, clip_id: str) -> np.ndarray:
+def item_features(store: Store, clip_id: str, cached: list[float] | None = None) -> np.ndarray:
+    """The features cached beside an item if they match ``FEATURE_NAMES``, else read from its clip."""
+    if cached is not None and len(cached) == len(FEATURE_NAMES):
+        return np.asarray(cached)
+    job = _job(store, clip_id)
+    return clip_features(job.data, job.camera, job.away)
+
+
+def _job(store: Store, clip_id: str) -> FeatureJob:
     with store.connect() as conn:
         clip = conn.execute(select(clips).where(clips.c.id == clip_id)).one()
         camera = camera_of(conn, clip.camera_id)
     away = services.mode_at(store, clip.household_id, clip.started_at) == "away"
-    return clip_features(store.blobs.get(clip.blob_sha256), camera, away)
+    return FeatureJob(store.blobs.get(clip.blob_sha256), camera, away)
 
 
 def camera_of(conn: Connection, camera_id: str) -> Camera:

@@ -128,7 +128,7 @@ def _forget(store: Store, old: Any, at: datetime) -> str | None:
 
 def _items(store: Store, kept: Sequence[Any]) -> Items:
     vectors = [
-        np.asarray(row.features) if row.features is not None else item_features(store, row.clip_id) for row in kept
+        item_features(store, row.clip_id, row.features) for row in kept
     ]
     features = (
         np.vstack([vector.reshape(1, -1) for vector in vectors]) if vectors else np.empty((0, len(FEATURE_NAMES)))

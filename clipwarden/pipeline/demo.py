@@ -1,7 +1,8 @@
 """The demo, end to end: the fleet records, the owners share, withdraw and delete, the screen holds what
 may be private, the tester program feeds the queue, simulated reviewers annotate through the reviewer API,
-the answers are consolidated, retention runs, and the audit log is checked. Returns
-the report the command line prints and writes."""
+the answers are consolidated, retention runs, the labels train a camera AI that is deployed and scored
+against the rules on a held-out day, and the audit log is checked. Returns the report the command line
+prints and writes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from clipwarden.audit.replay import replay
 from clipwarden.domain import LABELS
 from clipwarden.learn.evaluate import evaluate_review, evaluate_run, evaluate_screen
 from clipwarden.pipeline.fleet_run import FleetRun, Progress, run_fleet
+from clipwarden.pipeline.loop import close_loop
 from clipwarden.pipeline.owner_run import run_owners
 from clipwarden.pipeline.review_run import run_reviewers
 from clipwarden.review import queue
@@ -59,6 +61,7 @@ def run_demo(
     before_shift = retention.sweep(store, shift)
     reviewed = run_reviewers(store, fleet, shift, reviewers_per_site)
     swept = retention.sweep(store, reviewed.finished_at)
+    learning = close_loop(store, config, workers, reviewed.finished_at)
     report = {
         "run": run_summary(config, run),
         "store": stats,
@@ -73,6 +76,7 @@ def run_demo(
             "clips_expired": len(before_shift["expired"]) + len(swept["expired"]),
             "consents_expired": len(before_shift["consents_expired"]) + len(swept["consents_expired"]),
         },
+        "learning": learning,
         "audit": audit_check(store),
     }
     if progress:

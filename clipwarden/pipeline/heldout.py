@@ -27,7 +27,7 @@ from clipwarden import services
 from clipwarden.errors import ClipwardenError, NotFound
 from clipwarden.learn import models, training
 from clipwarden.learn.evaluate import ClipFacts, Scorecard, Verdict, reference_models, score_held_out
-from clipwarden.learn.features import FEATURE_NAMES, clip_features
+from clipwarden.learn.features import FEATURE_NAMES, FeatureJob, many_features
 from clipwarden.media.camera_ai import Rules
 from clipwarden.pipeline.fleet_run import Progress, run_fleet
 from clipwarden.sim import SimConfig, build_fleet
@@ -60,19 +60,26 @@ def capture(config: SimConfig, workers: int, progress: Progress | None = None) -
         started = time.perf_counter()
         run = run_fleet(store, config, workers, progress, Rules())
         captured = time.perf_counter()
-        facts: list[ClipFacts] = []
-        rows: list[np.ndarray] = []
         with store.connect() as conn:
             stored = {row.id: row for row in conn.execute(select(clips).where(clips.c.id.in_(run.clip_ids)))}
             cameras = {
                 camera_id: training.camera_of(conn, camera_id) for camera_id in {r.camera_id for r in stored.values()}
             }
-        for clip_id in run.clip_ids:
-            row = stored[clip_id]
-            facts.append(ClipFacts(row.id, row.camera_id, row.started_at, row.duration_s, row.ai_label, row.ai_alert))
-            away = services.mode_at(store, row.household_id, row.started_at) == "away"
-            rows.append(clip_features(store.blobs.get(row.blob_sha256), cameras[row.camera_id], away))
-        features = np.vstack(rows) if rows else np.empty((0, len(FEATURE_NAMES)))
+        rows = [stored[clip_id] for clip_id in run.clip_ids]
+        facts = [ClipFacts(r.id, r.camera_id, r.started_at, r.duration_s, r.ai_label, r.ai_alert) for r in rows]
+        jobs = [
+            FeatureJob(
+                store.blobs.get(r.blob_sha256),
+                cameras[r.camera_id],
+                services.mode_at(store, r.household_id, r.started_at) == "away",
+            )
+            for r in rows
+        ]
+        # A clip capture just encoded decodes: a None here is a bug, not bad input.
+        vectors = [vector for vector in many_features(jobs, workers) if vector is not None]
+        if len(vectors) != len(jobs):
+            raise ClipwardenError("a clip of the held-out fleet did not decode")
+        features = np.vstack(vectors) if vectors else np.empty((0, len(FEATURE_NAMES)))
         return HeldOut(config, facts, features, captured - started, time.perf_counter() - captured)
 
 

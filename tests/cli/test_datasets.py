@@ -235,9 +235,40 @@ def test_an_unknown_snapshot_is_one_line(cli: Cli, kept_fleet: Fleet) -> None:
 
 
 @pytest.mark.slow
-def test_the_demo_leaves_labels_a_snapshot_is_made_of(cli_raw: Cli, tmp_path: Path) -> None:
+def test_the_demo_closes_the_loop_and_its_report_shows_before_and_after(cli_raw: Cli, tmp_path: Path) -> None:
     data = str(tmp_path / "demo")
-    demo = cli_raw("--data", data, "demo", "--households", "1", "--hours", "12", "--tester-rate", "1")
+    demo = cli_raw("--data", data, "--json", "demo", "--households", "1", "--hours", "12", "--tester-rate", "1")
     assert demo.code == 0, demo.err
-    made = ok(cli_raw("--data", data, "--json", "datasets", "snapshot"))
-    assert made["items"] > 0
+    report = demo.json()
+    learning = report["learning"]
+    snapshot, model, held_out = learning["snapshot"], learning["model"], learning["held_out"]
+    assert snapshot["items"] == model["items"] > 0
+    # The snapshot and the deployed model are the user's, as the commands show them.
+    assert [s["snapshot_id"] for s in ok(cli_raw("--data", data, "--json", "datasets", "list"))] == [
+        snapshot["snapshot_id"]
+    ]
+    listed = ok(cli_raw("--data", data, "--json", "models", "list"))
+    assert [(m["model_id"], m["deployed"]) for m in listed] == [(model["model_id"], True)]
+    # Before and after are scored on the same held-out clips, of another seed.
+    assert held_out["seed"] != report["run"]["seed"] and held_out["clips"] > 0
+    for card, name in ((learning["before"], "rules"), (learning["after"], model["model_id"])):
+        assert card["model"] == name and card["clips"] == held_out["clips"]
+        low, high = card["accuracy_ci95"]
+        assert low <= card["accuracy"] <= high
+    png = (tmp_path / "demo" / "report-learning.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    html = (tmp_path / "demo" / "report.html").read_text()
+    assert "The learning loop" in html and base64.b64encode(png).decode() in html
+    assert model["model_id"] in html
+
+
+def test_a_demo_with_nothing_to_learn_from_says_so(cli_raw: Cli, tmp_path: Path) -> None:
+    data = str(tmp_path / "demo")
+    options = ["--households", "1", "--hours", "2", "--share-rate", "0", "--tester-rate", "0"]
+    demo = cli_raw("--data", data, "--json", "demo", *options, "--reviewers-per-site", "0")
+    assert demo.code == 0, demo.err
+    report = demo.json()
+    assert "no clip is eligible for training now" in report["learning"]["skipped"]
+    assert ok(cli_raw("--data", data, "--json", "models", "list")) == []
+    assert not (tmp_path / "demo" / "report-learning.png").exists()
+    assert "No model was trained" in (tmp_path / "demo" / "report.html").read_text()

@@ -52,7 +52,7 @@ def test_one_seed_and_start_give_the_same_report_review_included(tmp_path: Path)
     first, second = _demo(tmp_path / "first", "1"), _demo(tmp_path / "second", "2")
     review = first["review"]
     # The run must exercise the review phase for the comparison to mean anything.
-    assert review["views"] >= 10 and review["consolidation"]["clips_consolidated"] >= 5
+    assert review["views"] >= 10 and review["consolidation"]["clips_consolidated"] >= 5 and review["adjudications"]
     assert first["owners"]["actions"].get("withdraw", 0) >= 1 and first["erasure"]["requests"] >= 1
     sizes = first["review"].pop("rendition_bytes"), second["review"].pop("rendition_bytes")
     assert _outcome(first) == _outcome(second)

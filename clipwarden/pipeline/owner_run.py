@@ -70,6 +70,9 @@ def run_owners(store: Store, fleet: SimFleet, clip_ids: list[str], behaviour: Ow
     actors = {h.id: _owner_account(store, h.id, fleet.config.start) for h in fleet.households}
     wanted = set(clip_ids)
     seen = [clip for actor in actors.values() for clip in _seen_clips(store, actor, end) if clip.clip_id in wanted]
+    # In recording order, not the app's (which breaks ties by the random clip id): the tester intakes of clips
+    # that end at one instant then queue in the same order in every run.
+    seen.sort(key=lambda clip: (clip.started_at, clip.camera_id))
     state = _State(OwnerRun())
     for at, action in _timeline(plan_owner_actions(behaviour, fleet, seen), seen):
         if isinstance(action, str):

@@ -32,6 +32,7 @@ from clipwarden.sim.reviewers import Annotation, Eyes, ReviewerProfile, answer, 
 from clipwarden.sim.seeding import rng_for
 from clipwarden.store import Store
 from clipwarden.store.schema import clips, review_leases
+from clipwarden.times import iso_utc
 from clipwarden.web.app import create_app
 
 ROUNDS = 2  # the first pass, then the adjudications it produced
@@ -85,8 +86,8 @@ def run_reviewers(
     app = create_app(store, clock=clock)
     app.state.review_settings = settings
     with _served(app) as client:
-        for round_number in range(ROUNDS):
-            _work_the_queue(store, client, clock, seats, eyes, run, round_number)
+        for _ in range(ROUNDS):
+            _work_the_queue(store, client, clock, seats, eyes, run, fleet.config.seed)
             run.consolidation = consolidation.consolidate(store, clock.now)
             run.adjudications += run.consolidation["adjudications_queued"]
             if not run.consolidation["adjudications_queued"]:
@@ -102,7 +103,7 @@ def _work_the_queue(
     seats: list[_Seat],
     eyes: Eyes,
     run: ReviewRun,
-    round_number: int,
+    seed: int,
 ) -> None:
     ready = [(clock.now, index) for index in range(len(seats))]
     heapq.heapify(ready)
@@ -110,7 +111,7 @@ def _work_the_queue(
     while ready:
         at, index = heapq.heappop(ready)
         clock.now = at
-        finished = _one_task(store, client, clock, seats[index], eyes, run, round_number)
+        finished = _one_task(store, client, clock, seats[index], eyes, run, seed)
         latest = max(latest, clock.now)
         if finished is not None:
             heapq.heappush(ready, (finished, index))
@@ -124,7 +125,7 @@ def _one_task(
     seat: _Seat,
     eyes: Eyes,
     run: ReviewRun,
-    round_number: int,
+    seed: int,
 ) -> datetime | None:
     """One task from asking to answering; the moment the reviewer is free again, or None if no work."""
     auth = {"Authorization": f"Bearer {seat.token}"}
@@ -139,7 +140,9 @@ def _one_task(
     run.rendition_bytes += len(media.content)
     camera_id, started_at, duration_s = _scene_of(store, work["task_token"])
     truth, private = eyes.watch(camera_id, started_at, duration_s)
-    rng = rng_for(seat.profile.id, work["task_token"], round_number)
+    # The answer's stream is the reviewer's and the recording's, never the task token's: a token is random, and
+    # one seed and start must give the same answers (a reviewer never holds one clip twice, so this is unique).
+    rng = rng_for(seed, "answers", seat.profile.id, camera_id, iso_utc(started_at))
     given = answer(seat.profile, truth, work["ai_label"] or "no_event", rng, private=private)
     clock.now += timedelta(seconds=given.seconds)
     task = f"/api/review/tasks/{work['task_token']}"

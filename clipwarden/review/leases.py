@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, exists, func, select, update
+from sqlalchemy import ColumnElement, Connection, Row, Select, and_, exists, func, select, update
 
 from clipwarden.errors import Conflict, NotFound
 from clipwarden.policy import gate
 from clipwarden.policy.decision import Actor
 from clipwarden.policy.gate import Circumstances
-from clipwarden.store.schema import review_leases, review_tasks, view_sessions
+from clipwarden.store.schema import clips, review_leases, review_tasks, view_sessions
 
 HUMAN_REVIEW = "human_review_for_model_improvement"
 LIVE = ("active", "submitted")  # leases that hold one of a task's answer slots
@@ -196,7 +196,7 @@ def _first_offerable(
         query = query.where(_tasks.gold_label.is_not(None))
     else:
         query = query.where(_tasks.gold_label.is_(None), _taken() < _tasks.answers_needed)
-    candidates = list(conn.execute(query.order_by(_tasks.created_at, _tasks.id).limit(settings.candidates)).scalars())
+    candidates = list(conn.execute(in_queue_order(query).limit(settings.candidates)).scalars())
     busy: list[str] = []  # locked by another offer just now: tried again, waiting, if nothing else is free
     for task_id in candidates:
         task = _locked_task(conn, task_id, wait=False)
@@ -209,6 +209,14 @@ def _first_offerable(
         if task is not None and _offerable(conn, reviewer, task, at, settings, gold):
             return task
     return None
+
+
+def in_queue_order(query: Select[Any]) -> Select[Any]:
+    """Oldest task first. Tasks queued at one instant (a consolidation's adjudications, clips that ended
+    together) go in the order of their recordings, then of their stage, and only then of their ids: an id
+    is random, and the order decides who answers which clip, so with ids first one seed gave other answers."""
+    recording = query.join(clips, clips.c.id == _tasks.clip_id)
+    return recording.order_by(_tasks.created_at, clips.c.started_at, clips.c.camera_id, _tasks.stage, _tasks.id)
 
 
 def _locked_task(conn: Connection, task_id: str, wait: bool) -> TaskRow | None:

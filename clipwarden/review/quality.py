@@ -267,8 +267,9 @@ def fleiss_kappa_table(counts: Sequence[Sequence[int]] | npt.NDArray[np.integer]
         raise ValueError("fleiss_kappa_table: every item needs the same number of answers, at least 2")
     n = raters[0]
     per_item = (np.square(table).sum(axis=1) - n) / (n * (n - 1))
-    shares = table.sum(axis=0) / table.sum()
-    return _chance_corrected("fleiss_kappa", float(per_item.mean()), float(np.square(shares).sum()), len(table))
+    shares = table.sum(axis=0) / table.sum()  # sums of counts: exact in any order
+    observed = float(np.sort(per_item).mean())  # in the order of the values, not of the items (_value_rank)
+    return _chance_corrected("fleiss_kappa", observed, float(np.square(shares).sum()), len(table))
 
 
 def krippendorff_alpha(answers: Answers, labels: Sequence[str]) -> Agreement:
@@ -383,25 +384,53 @@ def _pseudo_answers(k: int, accuracy: float, strength: float) -> Floats:
 def _maximise(coded: _Coded, posterior: Floats, pseudo: Floats) -> tuple[Floats, Floats]:
     """M step: the class prior and, per worker, a [true, answered] confusion matrix, both smoothed."""
     k = coded.label_count
-    prior = (posterior.sum(axis=0) + 1.0) / (len(posterior) + k)
+    rank = _value_rank(posterior)
+    prior = (posterior[np.argsort(rank)].sum(axis=0) + 1.0) / (len(posterior) + k)
     # Row (worker, answered) collects the posterior over true labels of every item so answered.
-    by_answer = _sum_rows_by(coded.worker * k + coded.label, posterior[coded.item], len(coded.worker_ids) * k)
+    answered = coded.worker * k + coded.label
+    by_answer = _sum_rows_by(answered, posterior[coded.item], len(coded.worker_ids) * k, rank[coded.item])
     counts = by_answer.reshape(len(coded.worker_ids), k, k).transpose(0, 2, 1) + pseudo
     return prior, counts / counts.sum(axis=2, keepdims=True)
 
 
 def _expect(coded: _Coded, prior: Floats, confusion: Floats) -> Floats:
     """E step: each item's posterior over true labels, in log space so that many answers cannot underflow."""
-    log_likelihood = np.log(confusion)[coded.worker, :, coded.label]
-    log_posterior = np.log(prior) + _sum_rows_by(coded.item, log_likelihood, len(coded.item_ids))
+    k = coded.label_count
+    # Row (worker, answered): the log chance of that answer under each true label.
+    per_answer = np.log(confusion).transpose(0, 2, 1).reshape(-1, k)
+    answered = coded.worker * k + coded.label
+    summed = _sum_rows_by(coded.item, per_answer[answered], len(coded.item_ids), _value_rank(per_answer)[answered])
+    log_posterior = np.log(prior) + summed
     log_posterior -= log_posterior.max(axis=1, keepdims=True)
     posterior = np.exp(log_posterior)
     return posterior / posterior.sum(axis=1, keepdims=True)
 
 
-def _sum_rows_by(group: Indices, rows: Floats, groups: int) -> Floats:
-    """Sum of the rows in each group, one column at a time: bincount is several times faster than np.add.at."""
-    return np.stack([np.bincount(group, weights=column, minlength=groups) for column in rows.T], axis=1)
+# Sums over items and workers are taken in an order of their values, never in the order the rows come in:
+# that is the sorted order of the ids, which are random in the pipeline, and floating-point addition depends
+# on its order, so the same answers under other ids gave other bits (and, near a threshold, other figures).
+# Any order that depends on the values alone would do; a digest of each row's bits costs one sort, where
+# sorting by the values themselves costs one per label and was several times slower than the EM itself.
+_DIGEST = np.random.default_rng(20260105).integers(1, 2**63, size=64, dtype=np.uint64) | np.uint64(1)
+
+
+def _value_rank(rows: Floats) -> Indices:
+    """Each row's place in the order of its digest. Equal rows may take either place: they add up alike. Two
+    different rows with one digest (odds about n^2 / 2^64) would keep their order, the only dependence left."""
+    bits = np.ascontiguousarray(rows, dtype=np.float64).view(np.uint64)
+    digest = (bits * _DIGEST[: bits.shape[1]]).sum(axis=1, dtype=np.uint64)
+    digest ^= digest >> np.uint64(31)
+    rank = np.empty(len(rows), dtype=np.intp)
+    rank[np.argsort(digest, kind="stable")] = np.arange(len(rows))
+    return rank
+
+
+def _sum_rows_by(group: Indices, rows: Floats, groups: int, rank: Indices) -> Floats:
+    """Sum of the rows in each group, one column at a time (bincount is several times faster than np.add.at),
+    each group's rows added in the order of their ``rank``."""
+    order = np.argsort(group * (int(rank.max()) + 1) + rank, kind="stable")
+    grouped = group[order]
+    return np.stack([np.bincount(grouped, weights=column, minlength=groups) for column in rows[order].T], axis=1)
 
 
 def _first_best(scores: Floats) -> Indices:

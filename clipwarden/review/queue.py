@@ -61,7 +61,7 @@ def _insert_task(conn: Connection, clip_id: str, consent_id: str, purpose: str, 
 
 
 def queued_tasks(conn: Connection, clip_id: str | None = None) -> list[str]:
-    query = select(_tasks.id).where(_tasks.status == "queued").order_by(_tasks.created_at, _tasks.id)
+    query = leases.in_queue_order(select(_tasks.id).where(_tasks.status == "queued"))
     if clip_id is not None:
         query = query.where(_tasks.clip_id == clip_id)
     return list(conn.execute(query).scalars())

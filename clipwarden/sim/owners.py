@@ -81,7 +81,9 @@ def plan_owner_actions(behaviour: OwnerBehaviour, fleet: SimFleet, clips: Iterab
         for household in fleet.households
         if rng.random() < behaviour.tester
     ]
-    for clip in sorted(clips, key=lambda c: (c.started_at, c.clip_id)):
+    # One stream for all clips, so they take their turns in recording order: clips of two cameras may start
+    # at one instant, and their ids, which are random, must not decide who draws what.
+    for clip in sorted(clips, key=lambda c: (c.started_at, c.camera_id, c.clip_id)):
         actions += _clip_actions(behaviour, rng, clip, truth)
     return sorted(actions, key=lambda action: action.at)
 

@@ -7,7 +7,9 @@ the truth), a pace, and two habits. The figures are assumptions of the simulatio
 real workforce; sites differ only in what an operator sets (the daily quota), not in their people.
 
 Everything is deterministic: `build_reviewers` draws each reviewer from its own stream of the seed, and
-`answer` draws from the Generator it is given (a driver would use ``rng_for(seed, "answers", reviewer.id)``).
+`answer` draws from the Generator it is given: the demo's driver gives each (reviewer, recording) its own
+stream, ``rng_for(seed, "answers", reviewer.id, camera_id, started_at)``, so that an answer does not depend on
+the random task token, nor on which clips the reviewer happened to answer before.
 """
 
 from __future__ import annotations

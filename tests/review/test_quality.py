@@ -264,6 +264,25 @@ def test_the_result_does_not_depend_on_the_order_of_answers(crowd: Synthetic, co
     assert dawid_skene(shuffled, LABELS) == consolidated
 
 
+def test_the_result_does_not_depend_on_the_ids(crowd: Synthetic, consolidated: Consolidation) -> None:
+    """The pipeline's clip and reviewer ids are random: the same answers under other ids, which sort in
+    another order, must give the same figures to the last bit, or one seed gives two runs' worth of them."""
+    rng = random.Random(5)
+    items, workers = sorted(crowd.truth), sorted(CROWD)
+    item_as = dict(zip(items, rng.sample(items, len(items)), strict=True))
+    worker_as = dict(zip(workers, rng.sample(workers, len(workers)), strict=True))
+    renamed = dawid_skene([(item_as[i], worker_as[w], label) for i, w, label in crowd.answers], LABELS)
+    assert {i: renamed.items[item_as[i]].posterior for i in items} == {
+        i: consolidated.items[i].posterior for i in items
+    }
+    assert {w: renamed.workers[worker_as[w]].confusion for w in workers} == {
+        w: consolidated.workers[w].confusion for w in workers
+    }
+    assert (renamed.class_prior, renamed.iterations) == (consolidated.class_prior, consolidated.iterations)
+    kappa = fleiss_kappa(crowd.answers, LABELS).value
+    assert fleiss_kappa([(item_as[i], w, label) for i, w, label in crowd.answers], LABELS).value == kappa
+
+
 @pytest.mark.parametrize(
     ("answers", "labels", "gold", "message"),
     [

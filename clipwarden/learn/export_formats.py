@@ -96,7 +96,7 @@ def motion_tracks(per_frame: Sequence[Sequence[Box]], label: str) -> list[Track]
         finished.extend(open_tracks)  # not seen in this frame: the track ended
         open_tracks = continuing
     finished.extend(open_tracks)
-    finished.sort(key=lambda track: track[0][0])
+    finished.sort(key=lambda track: track[0])  # by first frame, then by where the track began
     return [Track(label, "motion", tuple(track)) for track in finished]
 
 

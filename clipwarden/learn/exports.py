@@ -188,7 +188,15 @@ def _insert(
     )
     conn.execute(
         dataset_export_items.insert(),
-        [{"export_id": fields["export_id"], "item_id": found.item_id, "clip_id": found.clip_id} for found in allowed],
+        [
+            {
+                "export_id": fields["export_id"],
+                "item_id": found.item_id,
+                "clip_id": found.clip_id,
+                "consent_id": found.decision.consent_id,
+            }
+            for found in allowed
+        ],
     )
 
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, select, update
+from sqlalchemy import ColumnElement, Connection, delete, or_, select, update
 
 from clipwarden.store import Store
 from clipwarden.store.erasure_steps import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
@@ -107,6 +108,24 @@ def _erase_items(conn: Connection, store: Store, scope: ErasureScope) -> list[Ar
     return retract_clips(conn, scope.clip_ids, scope.at, f"erasure: {_WHY[scope.subject_type]}")
 
 
+def exports_withdrawn(store: Store, consent_id: str, clip_id: str | None) -> list[dict[str, str]]:
+    """The exports that carried what a withdrawal covers: items allowed by the consent, and the clip of a share
+    (whose withdrawal excludes the clip under every consent). Copies outside the system's reach: named only."""
+    exported = dataset_export_items.c
+    covered = (
+        exported.consent_id == consent_id
+        if clip_id is None
+        else or_(exported.consent_id == consent_id, exported.clip_id == clip_id)
+    )
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(dataset_exports)
+            .where(dataset_exports.c.id.in_(select(exported.export_id).where(covered)))
+            .order_by(dataset_exports.c.created_at, dataset_exports.c.id)
+        ).all()
+    return [_named(row) for row in rows]
+
+
 def _exports_holding(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:
     """The exports that carried an erased clip: named, not removed (their files are outside our reach)."""
     carried: dict[str, list[str]] = defaultdict(list)
@@ -118,19 +137,24 @@ def _exports_holding(conn: Connection, store: Store, scope: ErasureScope) -> lis
             carried[export_id].append(clip_id)
     if not carried:
         return []
-    rows = conn.execute(select(dataset_exports).where(dataset_exports.c.id.in_(sorted(carried)))).all()
+    rows = conn.execute(
+        select(dataset_exports)
+        .where(dataset_exports.c.id.in_(sorted(carried)))
+        .order_by(dataset_exports.c.created_at, dataset_exports.c.id)
+    ).all()
     return [
-        {
-            "kind": "dataset_export",
-            "export_id": row.id,
-            "snapshot_id": row.snapshot_id,
-            "format": row.format,
-            "created_at": iso_utc(row.created_at),
-            "clip_ids": sorted(carried[row.id]),
-            "outside_reach": True,
-        }
-        for row in sorted(rows, key=lambda row: (row.created_at, row.id))
+        {"kind": "dataset_export", **_named(row), "clip_ids": sorted(carried[row.id]), "outside_reach": True}
+        for row in rows
     ]
+
+
+def _named(row: Any) -> dict[str, str]:
+    return {
+        "export_id": row.id,
+        "snapshot_id": row.snapshot_id,
+        "format": row.format,
+        "created_at": iso_utc(row.created_at),
+    }
 
 
 register_erasure_step(ErasureStep("dataset_snapshots", ALL_SUBJECTS, _erase_items, order=41))

@@ -530,13 +530,15 @@ dataset_exports = Table(
     Column("audit_index", BigInteger, nullable=False),
 )
 
-# The items (and their clips) one export carried.
+# The items (and their clips) one export carried, and the consent each was allowed by: a withdrawal names the
+# exports that carried what it covers.
 dataset_export_items = Table(
     "dataset_export_items",
     metadata,
     Column("export_id", String(40), ForeignKey("dataset_exports.id"), primary_key=True),
     Column("item_id", String(40), primary_key=True),
     Column("clip_id", String(40), ForeignKey("clips.id"), nullable=False, index=True),
+    Column("consent_id", String(40), nullable=False, index=True),  # the consent the export was allowed by
 )
 
 # Each time a model was put on the fleet; the latest row is the one the fleet uses.

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pytest
 from cli_support import ok, refused
 from media.scenes import crossing, frames
@@ -51,6 +52,7 @@ class Exportable:
 
     owner: Actor
     clip_ids: dict[str, str] = field(default_factory=dict)  # role -> clip id
+    consent_ids: dict[str, str] = field(default_factory=dict)  # role -> the consent of the clip's share
 
 
 def _actor(store: Store, role: str, household_id: str | None, site: str | None, at: Any) -> Actor:
@@ -77,6 +79,7 @@ def exportable(store: Store) -> Exportable:
         shared = owner.share_clip(store, made.owner, clip_id, [REVIEW, TRAINING], None, role == "unredacted", None, at)
         assert not shared.get("held"), shared
         made.clip_ids[role] = clip_id
+        made.consent_ids[role] = shared["consent_id"]
     answered = at + timedelta(minutes=1)
     for name in ("ana", "bo"):
         who = _actor(store, "reviewer", None, "us-sea", answered)
@@ -212,22 +215,33 @@ def test_media_are_redacted_unless_allowed_and_trace_names_the_export(
     redacted = {item["item_id"]: item["redacted"] for item in _manifest(target)["items"]}
     assert sorted(redacted.values()) == [False, True, True]
     with store.connect() as conn:
-        carried = dict(
-            conn.execute(select(dataset_export_items.c.clip_id, dataset_export_items.c.item_id)).tuples().all()
+        rows = conn.execute(
+            select(dataset_export_items.c.clip_id, dataset_export_items.c.item_id, clips.c.blob_sha256).join(
+                clips, clips.c.id == dataset_export_items.c.clip_id
+            )
         )
-    unredacted = carried[exportable.clip_ids["unredacted"]]
+        carried = {row.clip_id: (row.item_id, row.blob_sha256) for row in rows}
+    unredacted = carried[exportable.clip_ids["unredacted"]][0]
     assert redacted[unredacted] is False
-    # A leaked clip, re-encoded at a lower quality, still names the export.
+    for item_id, blob in carried.values():
+        # What changed from the stored clip: the hidden mark and re-encoding, and where redacted the figure.
+        exported = np.stack(list(decode_frames(target / "videos" / f"{item_id}.mp4"))).astype(np.int16)
+        original = np.stack(list(decode_frames(store.blobs.get(blob)))).astype(np.int16)
+        changed = float(np.percentile(np.abs(exported - original), 99.9))
+        # 99.9th percentile: about 14 levels for the mark and the codec alone, about 50 where the figure went.
+        assert (changed > 30) == redacted[item_id], (item_id, changed)
     clip = target / "videos" / f"{unredacted}.mp4"
-    leaked = tmp_path / "leak.mp4"
-    leaked.write_bytes(encode_mp4(list(decode_frames(clip)), WIDTH, HEIGHT, FPS, EncodeSettings(crf=30)))
-    traced = ok(cli("trace", str(leaked)))
-    assert traced.keys() >= TRACE_FIELDS and traced["confidence"] > 2.5
+    traced = ok(cli("trace", str(clip)))
+    assert traced.keys() >= TRACE_FIELDS and traced["confidence"] > 2.5  # unmarked video reads about 1.5
     assert (traced["export"], traced["snapshot_id"], traced["format"]) == (
         made["export_id"],
         made["snapshot_id"],
         "cvat-video",
     )
+    # A copy re-encoded at a lower quality still names it (a 32-bit check guards the payload it reads).
+    leaked = tmp_path / "leak.mp4"
+    leaked.write_bytes(encode_mp4(list(decode_frames(clip)), WIDTH, HEIGHT, FPS, EncodeSettings(crf=30)))
+    assert ok(cli("trace", str(leaked)))["export"] == made["export_id"]
 
 
 def test_each_item_is_a_logged_decision_and_refused_items_are_left_out(
@@ -276,6 +290,36 @@ def test_the_deletion_certificate_names_the_exports_that_carried_the_clip(
     assert (artefact["clip_ids"], artefact["outside_reach"]) == (erased, True)
     # The export's files are outside the system's reach: they are named, not claimed removed.
     assert (tmp_path / "ls" / "tasks.json").is_file()
+
+
+def test_a_withdrawal_names_the_exports_that_already_carried_the_clip(
+    cli: Cli, exportable: Exportable, tmp_path: Path
+) -> None:
+    made = _export(cli, tmp_path / "coco", "coco")
+    withdrawn = ok(cli("consents", "withdraw", exportable.consent_ids["motion"], "--household", "hh-ex"))
+    named = {key: made[key] for key in ("export_id", "snapshot_id", "format", "created_at")}
+    assert withdrawn["exports"] == [named]
+    # The snapshot that held the clip is superseded: it cannot be exported again.
+    again = cli("datasets", "export", made["snapshot_id"], str(tmp_path / "again"), "--format", "coco")
+    refused(again, "was superseded (the owner withdrew the clip's share; 1 of its items removed)")
+
+
+def test_a_snapshot_none_of_whose_items_the_gate_allows_now_is_refused_its_decisions_logged(
+    cli: Cli, store: Store, exportable: Exportable, tmp_path: Path
+) -> None:
+    snapshot_id = ok(cli("datasets", "snapshot"))["snapshot_id"]
+    with store.begin() as conn:  # every clip past its retention, the sweep not run yet
+        conn.execute(update(clips).values(expires_at=utc_now() - timedelta(minutes=1)))
+    target = tmp_path / "out"
+    refused(
+        cli("datasets", "export", snapshot_id, str(target), "--format", "cvat-video"),
+        f"no item of snapshot {snapshot_id} may be exported now; refused: expired 3",
+    )
+    assert not target.exists() and _stored_exports(store) == 0
+    leaves = [json.loads(base64.b64decode(entry["leaf_b64"])) for entry in ok(cli("audit", "entries"))]
+    refusals = [leaf for leaf in leaves if leaf["kind"] == "decision" and leaf["action"] == "export"]
+    assert len(refusals) == 3 and not any(leaf["allow"] for leaf in refusals)
+    assert leaves[-1]["kind"] == "dataset_export" and leaves[-1]["refused"].startswith("no item of snapshot")
 
 
 def _stored_exports(store: Store) -> int:

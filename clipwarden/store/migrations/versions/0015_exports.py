@@ -1,5 +1,5 @@
-"""Dataset exports: each export of a snapshot for outside tools, its watermark payload, and the items and
-clips it carried (kept after an erasure: the copies are outside the system's reach).
+"""Dataset exports: each export of a snapshot for outside tools, its watermark payload, and the items, clips
+and consents it carried (kept after an erasure: the copies are outside the system's reach).
 
 Revision ID: 0015
 Revises: 0014
@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("export_id", sa.String(40), nullable=False),
         sa.Column("item_id", sa.String(40), nullable=False),
         sa.Column("clip_id", sa.String(40), nullable=False),
+        sa.Column("consent_id", sa.String(40), nullable=False),
         sa.ForeignKeyConstraint(
             ["export_id"], ["dataset_exports.id"], name="fk_dataset_export_items_export_id_dataset_exports"
         ),
@@ -47,9 +48,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("export_id", "item_id", name="pk_dataset_export_items"),
     )
     op.create_index("ix_dataset_export_items_clip_id", "dataset_export_items", ["clip_id"])
+    op.create_index("ix_dataset_export_items_consent_id", "dataset_export_items", ["consent_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_dataset_export_items_consent_id", table_name="dataset_export_items")
     op.drop_index("ix_dataset_export_items_clip_id", table_name="dataset_export_items")
     op.drop_table("dataset_export_items")
     op.drop_index("ix_dataset_exports_snapshot_id", table_name="dataset_exports")

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from clipwarden.errors import ClipwardenError, NotFound
 from clipwarden.learn import export_formats as formats
@@ -80,12 +80,12 @@ def export(store: Store, snapshot_id: str, directory: Path, fmt: str, at: dateti
         allowed, excluded = _ask_gate(store, snapshot_id, at)
         if not allowed:
             raise ExportRefused(f"no item of snapshot {snapshot_id} may be exported now; refused: {_counts(excluded)}")
-    except ClipwardenError as refused:
+        return _write(store, snapshot_id, chosen, target, allowed, excluded, at)
+    except ClipwardenError as refused:  # bad input, or a clip that would not render: nothing was kept
         with store.begin() as conn:
             fields = {"refused": str(refused), "snapshot_id": snapshot_id, "format": fmt}
             log_change(conn, "dataset_export", at, fields)
         raise
-    return _write(store, snapshot_id, chosen, target, allowed, excluded, at)
 
 
 def _format(fmt: str) -> Format:
@@ -171,7 +171,13 @@ def _write(
 
 
 def _insert(
-    conn: Any, fields: dict[str, Any], allowed: list[_Allowed], target: Path, payload: int, at: datetime, index: int
+    conn: Connection,
+    fields: dict[str, Any],
+    allowed: list[_Allowed],
+    target: Path,
+    payload: int,
+    at: datetime,
+    index: int,
 ) -> None:
     conn.execute(
         dataset_exports.insert().values(

@@ -322,6 +322,23 @@ def test_a_snapshot_none_of_whose_items_the_gate_allows_now_is_refused_its_decis
     assert leaves[-1]["kind"] == "dataset_export" and leaves[-1]["refused"].startswith("no item of snapshot")
 
 
+def test_a_clip_that_will_not_render_leaves_no_files_and_no_rows(
+    cli: Cli, store: Store, exportable: Exportable, tmp_path: Path
+) -> None:
+    snapshot_id = ok(cli("datasets", "snapshot"))["snapshot_id"]
+    with store.connect() as conn:
+        damaged = conn.execute(
+            select(clips.c.blob_sha256).where(clips.c.id == max(exportable.clip_ids.values()))
+        ).scalar()
+    store.blobs.path(str(damaged)).write_bytes(b"not a video")  # damaged on disk after the snapshot
+    refused(cli("datasets", "export", snapshot_id, str(tmp_path / "out"), "--format", "cvat-video"), "not a playable")
+    assert not (tmp_path / "out").exists()
+    assert not any(path.name.startswith(".out.") for path in tmp_path.iterdir())  # the staging directory went
+    assert _stored_exports(store) == 0
+    last = json.loads(base64.b64decode(ok(cli("audit", "entries"))[-1]["leaf_b64"]))
+    assert last["kind"] == "dataset_export" and "not a playable video" in last["refused"]
+
+
 def _stored_exports(store: Store) -> int:
     with store.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(dataset_exports)).scalar_one())

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import cv2
 import numpy as np
 import pytest
 from cli_support import ok, refused
@@ -176,11 +177,16 @@ def test_coco_loads_in_pycocotools_and_datumaro_with_traceable_keyframes(
     loaded = Dataset.import_from(str(target), "coco_instances")
     assert len(loaded) == len(images) and sum(len(item.annotations) for item in loaded) == len(coco.getAnnIds())
     assert not (target / "videos").exists()  # COCO is images only
-    leaked = tmp_path / "leaked-frame.png"
-    leaked.write_bytes((target / "images" / "default" / images[0]["file_name"]).read_bytes())
-    traced = ok(cli("trace", str(leaked)))
-    assert traced.keys() >= TRACE_FIELDS
+    keyframe = target / "images" / "default" / images[0]["file_name"]
+    traced = ok(cli("trace", str(keyframe)))
+    assert traced.keys() >= TRACE_FIELDS and traced["confidence"] > 2.5
     assert (traced["export"], traced["snapshot_id"]) == (made["export_id"], made["snapshot_id"])
+    # Re-saved as a JPEG of quality 75 and scaled to half size, as a leaked screenshot might be, it still names it.
+    picture = cv2.imread(str(keyframe))
+    half = cv2.resize(picture, (WIDTH // 2, HEIGHT // 2), interpolation=cv2.INTER_AREA)
+    leaked = tmp_path / "leaked-frame.jpg"
+    cv2.imwrite(str(leaked), half, [cv2.IMWRITE_JPEG_QUALITY, 75])
+    assert ok(cli("trace", str(leaked)))["export"] == made["export_id"]
 
 
 def test_label_studio_tasks_validate_against_the_exported_config(

@@ -23,6 +23,7 @@ from clipwarden.policy.decision import Actor
 from clipwarden.services.audit_trail import after_retraction, consent_changed
 from clipwarden.services.owner import share_clip
 from clipwarden.signing import KEY_FILE, load_or_create
+from clipwarden.store import datasets
 from clipwarden.store.blobs import write_atomically
 from clipwarden.times import parse_instant, utc_now
 
@@ -135,6 +136,8 @@ def consents_withdraw(
     with opened_store(ctx) as store:
         consent = service.withdraw(store, consent_id, household, when, _owner(household), on_change=ON_CHANGE)
         after_retraction(store, when)
+        # Dataset exports that already carried what the withdrawal covers: out of reach, so named.
+        consent["exports"] = datasets.exports_withdrawn(store, consent["id"], consent["clip_id"])
     settings(ctx).emit(consent, lambda: _print_consent(consent))
 
 

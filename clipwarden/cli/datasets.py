@@ -1,14 +1,17 @@
-"""`clipwarden datasets snapshot|list|show`: the immutable datasets the camera AI may learn from."""
+"""`clipwarden datasets snapshot|list|show|export`: the immutable datasets the camera AI may learn from, and
+their export for outside annotation tools."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from clipwarden.cli.app import app, check_confidence, console, settings
 from clipwarden.cli.owner import opened_store
-from clipwarden.learn import datasets
+from clipwarden.learn import datasets, exports
+from clipwarden.learn.export_formats import FORMATS
 from clipwarden.learn.snapshots import DEFAULT_MIN_CONFIDENCE
 from clipwarden.times import utc_now
 
@@ -46,6 +49,31 @@ def datasets_show(ctx: typer.Context, snapshot_id: str = typer.Argument(..., met
     with opened_store(ctx) as store:
         shown = datasets.show(store, snapshot_id)
     settings(ctx).emit(shown, lambda: _print_show(shown))
+
+
+@datasets_app.command("export")
+def datasets_export(
+    ctx: typer.Context,
+    snapshot_id: str = typer.Argument(..., metavar="ID"),
+    directory: Path = typer.Argument(..., metavar="DIR", help="A new or empty directory to write the export to."),
+    fmt: str = typer.Option(..., "--format", help=f"One of {', '.join(FORMATS)}."),
+) -> None:
+    """Export a snapshot for outside tools: redacted where the owner did not allow otherwise, watermarked
+    with the export (`clipwarden trace` names it), each item asked of the enforcement point again."""
+    with opened_store(ctx) as store:
+        made = exports.export(store, snapshot_id, directory, fmt, utc_now())
+    settings(ctx).emit(made, lambda: _print_export(made))
+
+
+def _print_export(made: dict[str, Any]) -> None:
+    console.print(
+        f"export {made['export_id']} of snapshot {made['snapshot_id']} ({made['format']}): {made['items']} items",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(f"  written to {made['path']}", highlight=False, soft_wrap=True)
+    for reason, count in made["excluded"].items():
+        console.print(f"  left out, {reason}: {count}", highlight=False)
 
 
 def _print_snapshot(made: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ def trace(
     ctx: typer.Context,
     file: Path = typer.Argument(..., metavar="FILE", help="The copy: re-encoded, scaled down or cut, as found."),
 ) -> None:
-    """Name the viewing session (task token and reviewer) a copy of a rendition came from."""
+    """Name the viewing session (task token and reviewer) or the dataset export a leaked copy came from."""
     try:
         if file.stat().st_size > _LARGEST_COPY:
             raise ClipwardenError(f"{file} is larger than any copy of a clip could be")
@@ -31,13 +31,18 @@ def trace(
         raise ClipwardenError(f"cannot read {file}: {error.strerror or error}") from None
     with opened_store(ctx) as store:
         found = reviewer.trace(store, data)
-    settings(ctx).emit(
-        found,
-        lambda: console.print(
-            f"session {found['session']} (task {found['task']}), reviewer {found['reviewer']}, "
-            f"viewed {found['viewed_at']}; confidence {found['confidence']}",
-            highlight=False,
-        ),
+    settings(ctx).emit(found, lambda: console.print(_traced(found), highlight=False))
+
+
+def _traced(found: dict[str, Any]) -> str:
+    if "export" in found:
+        return (
+            f"dataset export {found['export']} of snapshot {found['snapshot_id']} ({found['format']}), "
+            f"exported {found['exported_at']}; confidence {found['confidence']}"
+        )
+    return (
+        f"session {found['session']} (task {found['task']}), reviewer {found['reviewer']}, "
+        f"viewed {found['viewed_at']}; confidence {found['confidence']}"
     )
 
 

@@ -7,7 +7,8 @@ leaves this system (``clipwarden.media.codec``: H.264, faststart, no container m
 decoder's yuv420p planes throughout, into the encoder: nothing is converted to BGR and back.
 Before the pass over every frame, redaction reads a few keyframes for the clip's background.
 
-``trace`` reads the payload back from any copy, with the key alone.
+``trace`` reads the payload back from any copy, with the key alone: a video, or one still frame of it saved
+as an image (``stills`` makes such frames for a dataset export, each marked again to carry the payload whole).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import av
+import cv2
 import numpy as np
 
 from clipwarden.errors import ClipwardenError
@@ -52,11 +54,13 @@ def make_rendition(
     redaction: Redaction = "pixelate",
     room: Sequence[np.ndarray] = (),
     settings: RenditionSettings = RenditionSettings(),
+    visible: bool = True,
 ) -> bytes:
     """The MP4 of ``clip`` for one viewing session: redacted, labelled ``pseudonym`` and ``viewed_at``, and
     carrying ``payload`` (an int below 2**64, or 8 bytes) under ``key``. ``room``: samples of other clips of
     the same camera (``redact.room_samples``), from which redaction learns how the room looks without whoever
-    stays still in this one.
+    stays still in this one. ``visible`` False leaves out the label (a dataset export, whose pixels outside
+    tools learn from), keeping the invisible payload.
 
     Raises ClipwardenError on a bad argument or if ``clip`` is not a playable video.
     """
@@ -68,7 +72,8 @@ def make_rendition(
             stream = video_stream(container)
             stream.thread_type = "AUTO"  # frame threading is exact; it only makes decoding faster
             width, height, fps = stream.codec_context.width, stream.codec_context.height, _fps(stream)
-            marker = Watermarker(width, height, fps, label=label, payload=payload, key=key, settings=settings.watermark)
+            shown = label if visible else None
+            marker = Watermarker(width, height, fps, label=shown, payload=payload, key=key, settings=settings.watermark)
             redactor = None
             if redaction != "none":
                 samples = background_samples(clip, settings.redaction)
@@ -87,13 +92,66 @@ def make_rendition(
     return writer.close()
 
 
+def stills(
+    video: bytes,
+    frames: Sequence[int],
+    *,
+    payload: Payload,
+    key: bytes,
+    settings: WatermarkSettings = WatermarkSettings(),
+) -> dict[int, bytes]:
+    """PNG images of the given frames of ``video`` (a rendition), each marked again on its own so that the one
+    picture carries ``payload`` at full strength: a video spreads its mark's evidence over many frames, a
+    still has only itself. The mark is informed, so where the frame carries it already little changes."""
+    wanted, found = set(frames), {}
+    try:
+        with open_input(video) as container:
+            stream = video_stream(container)
+            for index, frame in enumerate(container.decode(stream)):
+                if index in wanted:
+                    i420 = yuv420p(frame)
+                    height = frame.height
+                    Watermarker(frame.width, height, 1, label=None, payload=payload, key=key, settings=settings).mark(
+                        i420[:height]
+                    )
+                    found[index] = _png(cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420))
+    except av.FFmpegError as error:
+        raise ClipwardenError(f"not a playable video: {error}") from error
+    if missing := wanted - found.keys():
+        raise ClipwardenError(f"the video has no frame {min(missing)}")
+    return found
+
+
 def trace(data: bytes, key: bytes, settings: WatermarkSettings = WatermarkSettings()) -> TraceResult:
     """The payload a copy carries under ``key`` (None if none), how sure, and from how many frames.
 
-    Works on the whole copy or any stretch of 2 s or more of it, at its size or scaled down to half.
-    Raises ClipwardenError if ``data`` is not a playable video.
+    Works on the whole copy or any stretch of 2 s or more of it, at its size or scaled down to half, and on
+    a still image (PNG or JPEG) of one frame. Raises ClipwardenError if ``data`` is neither a playable video
+    nor an image.
     """
+    if data.startswith(_IMAGE_SIGNATURES):
+        return extract([_image_luma(data)], key, settings)
     return extract(_lumas(data), key, settings)
+
+
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # PNG, JPEG
+
+
+def _png(bgr: np.ndarray) -> bytes:
+    done, encoded = cv2.imencode(".png", bgr)
+    if not done:
+        raise ClipwardenError("could not encode a PNG")
+    return bytes(encoded.tobytes())
+
+
+def _image_luma(data: bytes) -> np.ndarray:
+    """The luma plane of an image, as the frame it was made from had it (the same BT.601 conversion)."""
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ClipwardenError("not a readable image")
+    height, width = bgr.shape[:2]
+    bgr = bgr[: height - height % 2, : width - width % 2]  # I420 needs even sides
+    return np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)[: bgr.shape[0]])
 
 
 def _lumas(data: bytes) -> Iterator[np.ndarray]:

@@ -40,6 +40,8 @@ COVERED_BY: dict[str, frozenset[str]] = {
     "automated_training": frozenset({"automated_training", "human_review_for_model_improvement", "tester_program"}),
 }
 REVIEW_ACTIONS: frozenset[str] = frozenset({"view_media", "annotate"})
+# What the system role does: train on a dataset, and export one (the same consent covers both).
+_SYSTEM_ACTIONS: frozenset[str] = frozenset({"train", "export"})
 
 
 @dataclass(frozen=True)
@@ -190,10 +192,11 @@ def _admin_path(request: Request) -> Decision:
 
 
 def _training_path(request: Request) -> Decision:
-    """Not a person: the training job. It needs a consent whose purpose covers training, and a clip the
-    screen does not hold: a dataset's items go on to exports that people open."""
-    if request.action != "train":
-        return Decision.deny("the training job only trains")
+    """Not a person: the training job, and the export of its datasets for outside tools. It needs a consent
+    whose purpose covers training, and a clip the screen does not hold: a dataset's items go on to exports
+    that people open."""
+    if request.action not in _SYSTEM_ACTIONS:
+        return Decision.deny("the training job only trains and exports datasets")
     for rule in (_clip_exists, _not_quarantined, _needs_consent, _screened):
         objection = rule(request)
         if objection is not None:

@@ -73,7 +73,8 @@ def build_certificate(
     certificate_id: str, scope: ErasureScope, artefacts: Sequence[Artefact], verified: bool
 ) -> dict[str, Any]:
     """The certificate; ``snapshots`` and ``models`` name the training sets and models that held the erased
-    clips (their replacements are filled in by ``completed`` once the models were retrained)."""
+    clips (their replacements are filled in by ``completed`` once the models were retrained), ``exports`` the
+    dataset exports that carried them out of the system's reach."""
     return {
         "certificate_id": certificate_id,
         "subject": {"type": scope.subject_type, "id": scope.subject_id},
@@ -86,6 +87,12 @@ def build_certificate(
         ],
         "models": [
             {"model_id": found["model_id"], "replaced_by": None} for found in artefacts if found["kind"] == "model"
+        ],
+        # Copies that left the system before the erasure: named so that the owner knows, never claimed removed.
+        "exports": [
+            {key: found[key] for key in ("export_id", "snapshot_id", "format", "created_at")}
+            for found in artefacts
+            if found["kind"] == "dataset_export"
         ],
         "verified": verified,
     }

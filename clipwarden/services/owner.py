@@ -23,7 +23,7 @@ from clipwarden.services import clips as clip_service
 from clipwarden.services import erasure_requests, screening
 from clipwarden.services import households as household_service
 from clipwarden.services.audit_trail import after_retraction, consent_changed, log_change
-from clipwarden.store import Store
+from clipwarden.store import Store, datasets
 from clipwarden.store.schema import access_log
 from clipwarden.times import iso_utc
 
@@ -185,10 +185,11 @@ def confirm_sensitive(store: Store, actor: Actor, clip_id: str, at: datetime) ->
 
 def withdraw_consent(store: Store, actor: Actor, consent_id: str, at: datetime) -> dict[str, Any]:
     """One action, as easy as giving (GDPR Art. 7(3)): queued tasks and running leases end in the same
-    transaction, and the renditions made for those leases are deleted as soon as it commits."""
+    transaction, and the renditions made for those leases are deleted as soon as it commits. ``exports`` names
+    the dataset exports that already carried what it covers: copies outside the system's reach."""
     withdrawn = consent_service.withdraw(store, consent_id, _household(actor), at, actor.id, on_change=consent_changed)
     after_retraction(store, at)
-    return withdrawn
+    return withdrawn | {"exports": datasets.exports_withdrawn(store, withdrawn["id"], withdrawn["clip_id"])}
 
 
 def consents(store: Store, actor: Actor, at: datetime) -> list[dict[str, Any]]:

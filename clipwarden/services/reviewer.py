@@ -41,6 +41,7 @@ from clipwarden.store.erasure_steps import ALL_SUBJECTS, Artefact, ErasureScope,
 from clipwarden.store.schema import (
     clips,
     consolidations,
+    dataset_exports,
     notifications,
     review_leases,
     review_tasks,
@@ -219,25 +220,43 @@ def flag_private(store: Store, reviewer: Actor, token: str, at: datetime) -> dic
 
 
 def trace(store: Store, data: bytes) -> dict[str, Any]:
-    """The viewing session a leaked copy came from: ``{session, task, reviewer, confidence}``."""
+    """Where a leaked copy came from: the viewing session (``{session, task, reviewer, confidence}``) or the
+    dataset export (``{export, snapshot_id, confidence}``) whose payload it carries. Exports are marked with
+    the same key, so one reading finds either."""
     found = read_watermark(data, secret(store.data_dir, WATERMARK_KEY))
     if found.payload is None:
         raise NotFound(f"no watermark of this installation found (confidence {found.confidence:.1f})")
+    payload = f"{found.payload:016x}"
     with store.connect() as conn:
         row = conn.execute(
             select(view_sessions, users.c.pseudonym)
             .join(users, users.c.id == _sessions.reviewer_id)
-            .where(_sessions.payload == f"{found.payload:016x}")
+            .where(_sessions.payload == payload)
         ).first()
+        exported = (
+            None
+            if row is not None
+            else conn.execute(select(dataset_exports).where(dataset_exports.c.payload == payload)).first()
+        )
+    confidence = round(found.confidence, 2)
+    if exported is not None:
+        return {
+            "export": exported.id,
+            "snapshot_id": exported.snapshot_id,
+            "format": exported.format,
+            "exported_at": iso_utc(exported.created_at),
+            "confidence": confidence,
+            "frames": found.frames,
+        }
     if row is None:
-        raise NotFound(f"watermark {found.payload:016x} names no viewing session")
+        raise NotFound(f"watermark {payload} names no viewing session or export")
     return {
         "session": row.id,
         "task": row.lease_id,
         "reviewer": row.pseudonym,
         "reviewer_id": row.reviewer_id,
         "viewed_at": iso_utc(row.created_at),
-        "confidence": round(found.confidence, 2),
+        "confidence": confidence,
         "frames": found.frames,
     }
 

@@ -7,6 +7,10 @@ The retraining itself (``learn/unlearning.py``) needs the model's artefacts and 
 committed: it registers here (``register_unlearner``), below the services that call ``settle``, and a model
 left ``unlearning`` (by a process that never loaded it) is settled by the next ``settle`` or by
 ``clipwarden models unlearn``. The erasure step is registered here too, so that the services import it.
+
+Exports of a snapshot are files outside the system: an erasure cannot reach them. Its step names each export
+that carried an erased clip, so that the deletion certificate says where copies went; the export's rows stay,
+as the record of what left (and so that ``trace`` still names the export of a leaked copy).
 """
 
 from __future__ import annotations
@@ -14,12 +18,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, select, update
+from sqlalchemy import ColumnElement, Connection, delete, or_, select, update
 
 from clipwarden.store import Store
 from clipwarden.store.erasure_steps import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
-from clipwarden.store.schema import dataset_items, dataset_snapshots, model_items, models
+from clipwarden.store.schema import (
+    dataset_export_items,
+    dataset_exports,
+    dataset_items,
+    dataset_snapshots,
+    model_items,
+    models,
+)
+from clipwarden.times import iso_utc
 
 _IN_BATCH = 500  # ids per IN (...): both backends cap the parameters of one statement
 _WHY = {"clip": "a clip was deleted", "household": "a household was erased", "retention": "clips expired"}
@@ -95,4 +108,54 @@ def _erase_items(conn: Connection, store: Store, scope: ErasureScope) -> list[Ar
     return retract_clips(conn, scope.clip_ids, scope.at, f"erasure: {_WHY[scope.subject_type]}")
 
 
+def exports_withdrawn(store: Store, consent_id: str, clip_id: str | None) -> list[dict[str, str]]:
+    """The exports that carried what a withdrawal covers: items allowed by the consent, and the clip of a share
+    (whose withdrawal excludes the clip under every consent). Copies outside the system's reach: named only."""
+    exported = dataset_export_items.c
+    covered = (
+        exported.consent_id == consent_id
+        if clip_id is None
+        else or_(exported.consent_id == consent_id, exported.clip_id == clip_id)
+    )
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(dataset_exports)
+            .where(dataset_exports.c.id.in_(select(exported.export_id).where(covered)))
+            .order_by(dataset_exports.c.created_at, dataset_exports.c.id)
+        ).all()
+    return [_named(row) for row in rows]
+
+
+def _exports_holding(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:
+    """The exports that carried an erased clip: named, not removed (their files are outside our reach)."""
+    carried: dict[str, list[str]] = defaultdict(list)
+    ids = list(scope.clip_ids)
+    exported = dataset_export_items.c
+    for start in range(0, len(ids), _IN_BATCH):
+        query = select(exported.export_id, exported.clip_id).where(exported.clip_id.in_(ids[start : start + _IN_BATCH]))
+        for export_id, clip_id in conn.execute(query):
+            carried[export_id].append(clip_id)
+    if not carried:
+        return []
+    rows = conn.execute(
+        select(dataset_exports)
+        .where(dataset_exports.c.id.in_(sorted(carried)))
+        .order_by(dataset_exports.c.created_at, dataset_exports.c.id)
+    ).all()
+    return [
+        {"kind": "dataset_export", **_named(row), "clip_ids": sorted(carried[row.id]), "outside_reach": True}
+        for row in rows
+    ]
+
+
+def _named(row: Any) -> dict[str, str]:
+    return {
+        "export_id": row.id,
+        "snapshot_id": row.snapshot_id,
+        "format": row.format,
+        "created_at": iso_utc(row.created_at),
+    }
+
+
 register_erasure_step(ErasureStep("dataset_snapshots", ALL_SUBJECTS, _erase_items, order=41))
+register_erasure_step(ErasureStep("dataset_exports", ALL_SUBJECTS, _exports_holding, order=42))

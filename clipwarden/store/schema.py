@@ -513,6 +513,34 @@ model_items = Table(
     Column("slice", Integer, nullable=False),
 )
 
+# A snapshot exported for outside tools (CVAT, Label Studio, COCO): once written it is out of the system's
+# reach, so the row stays after its clips are erased and deletion certificates name it. ``payload`` is the
+# invisible watermark (16 hex digits) its media carry, which `trace` reads back to name the export.
+dataset_exports = Table(
+    "dataset_exports",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("snapshot_id", String(40), ForeignKey("dataset_snapshots.id"), nullable=False, index=True),
+    Column("format", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("payload", String(16), nullable=False, unique=True),
+    Column("items", Integer, nullable=False),
+    Column("excluded", JSON, nullable=False),  # {reason: count}: items the gate refused at export time
+    Column("audit_index", BigInteger, nullable=False),
+)
+
+# The items (and their clips) one export carried, and the consent each was allowed by: a withdrawal names the
+# exports that carried what it covers.
+dataset_export_items = Table(
+    "dataset_export_items",
+    metadata,
+    Column("export_id", String(40), ForeignKey("dataset_exports.id"), primary_key=True),
+    Column("item_id", String(40), primary_key=True),
+    Column("clip_id", String(40), ForeignKey("clips.id"), nullable=False, index=True),
+    Column("consent_id", String(40), nullable=False, index=True),  # the consent the export was allowed by
+)
+
 # Each time a model was put on the fleet; the latest row is the one the fleet uses.
 model_deployments = Table(
     "model_deployments",

@@ -138,3 +138,21 @@ def test_training_takes_no_clip_the_screen_holds_and_says_whether_it_may_be_unre
     assert train(held).reason.startswith("held: the screen flagged")
     assert train(replace(held, owner_confirmed_sensitive=True)).allow
     assert not train(replace(CLIP, screened=False)).allow
+
+
+def test_the_dataset_job_exports_exactly_where_it_may_train_and_does_nothing_else() -> None:
+    training = Grant("c-7", frozenset({"automated_training"}), frozenset(), allow_unredacted=False)
+    job = Actor("dataset-export", "system")
+
+    def ask(action: str, clip: ClipFacts, grants: tuple[Grant, ...] = (training,)) -> Decision:
+        return decide(Request(job, action, clip, "automated_training", Context(AT, grants)))  # type: ignore[arg-type]
+
+    for clip in (CLIP, EXPIRED, replace(CLIP, quarantined=True), replace(CLIP, flagged=True)):
+        assert (ask("export", clip).allow, ask("export", clip).reason) == (
+            ask("train", clip).allow,
+            ask("train", clip).reason,
+        )
+    assert ask("export", CLIP).allow and not ask("export", CLIP).unredacted
+    assert ask("export", CLIP, ()).reason == "no valid consent covers automated_training"
+    for action in ("view_media", "view_metadata", "delete", "annotate"):
+        assert ask(action, CLIP).reason == "the training job only trains and exports datasets"

@@ -127,7 +127,9 @@ def _demo(data: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _train(items: training.Items, shards: int) -> models.ShardedModel:
-    return models.train(items.item_ids, items.features, items.labels, FEATURE_NAMES, shards, training.DEFAULT_SEED)
+    return models.train(
+        items.item_ids, items.keys, items.features, items.labels, FEATURE_NAMES, shards, training.DEFAULT_SEED
+    )
 
 
 def _timed(work: Callable[[], Any]) -> tuple[Any, float]:
@@ -187,12 +189,15 @@ def _print_unlearning(
     removed = items.item_ids[len(items.item_ids) // 2]  # one clip, chosen without looking at its place
     keep = [i for i, item_id in enumerate(items.item_ids) if item_id != removed]
     kept_ids = [items.item_ids[i] for i in keep]
+    kept_keys = [items.keys[i] for i in keep]
     kept_labels = [items.labels[i] for i in keep]
     (unlearned, retrained), unlearn_s = _timed(
         lambda: models.unlearn(sharded, kept_ids, items.features[keep], kept_labels, {removed})
     )
     scratch, scratch_s = _timed(
-        lambda: models.train(kept_ids, items.features[keep], kept_labels, FEATURE_NAMES, shards, sharded.seed)
+        lambda: models.train(
+            kept_ids, kept_keys, items.features[keep], kept_labels, FEATURE_NAMES, shards, sharded.seed
+        )
     )
     identical = models.dump(unlearned) == models.dump(scratch)
     print(

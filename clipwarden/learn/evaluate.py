@@ -308,7 +308,7 @@ def reference_models(
     if model is None:
         raise NotFound(f"unknown model id: {model_id}")
     items, _ = training.read_items(store, model.snapshot_id, at)
-    item_ids, features = items.item_ids, items.features
+    item_ids, keys, features = items.item_ids, items.keys, items.features
     slices = model.card.get("slices", models.DEFAULT_SLICES)
     with store.connect() as conn:
         rows = conn.execute(
@@ -325,6 +325,6 @@ def reference_models(
     own = [cast(Label, fact.ai_label) for fact in facts]
     truth = [cast(Label, truth_label(fact, events)[0]) for fact in facts]
     return {
-        "own_labels": models.train(item_ids, features, own, FEATURE_NAMES, model.shards, model.seed, slices),
-        "truth": models.train(item_ids, features, truth, FEATURE_NAMES, model.shards, model.seed, slices),
+        "own_labels": models.train(item_ids, keys, features, own, FEATURE_NAMES, model.shards, model.seed, slices),
+        "truth": models.train(item_ids, keys, features, truth, FEATURE_NAMES, model.shards, model.seed, slices),
     }

@@ -1,13 +1,15 @@
 """The learned camera AI as data: sharded, sliced gradient boosting over per-clip features (SISA: sharded,
 isolated, sliced, aggregated training; Bourtoule et al., IEEE S&P 2021).
 
-Items go to ``shards`` disjoint shards, and within a shard to ``slices`` slices, by a hash of their item id
-alone, so an item's place never depends on the others. Each shard is a LightGBM booster trained in stages:
-stage r adds ``ROUNDS_PER_SLICE`` boosting rounds over the shard's slices 1..r, starting from the booster
-stage r-1 left (its checkpoint). A clip's label is the one with the highest mean of the shards' class
-probabilities. Forgetting an item (``unlearn``) therefore retrains only its shard, and only from the
-checkpoint before the item's slice; since every stage starts from its checkpoint's text, the result is
-bit-identical to training from scratch without the item (tests/learn/test_sharded_model.py).
+Items go to ``shards`` disjoint shards, and within a shard to ``slices`` slices, by a hash of their key
+alone (the item's content hash, so that one fleet gives one model in every installation, while item ids are
+the installation's own pseudonyms), so an item's place never depends on the others. Each shard is a
+LightGBM booster trained in stages: stage r adds ``ROUNDS_PER_SLICE`` boosting rounds over the shard's
+slices 1..r, starting from the booster stage r-1 left (its checkpoint). A clip's label is the one with the
+highest mean of the shards' class probabilities. Forgetting an item (``unlearn``) therefore retrains only
+its shard, and only from the checkpoint before the item's slice; since every stage starts from its
+checkpoint's text, the result is bit-identical to training from scratch without the item
+(tests/learn/test_sharded_model.py).
 
 The artefact is compressed canonical JSON holding every shard's checkpoints as LightGBM model text: no
 pickle, so loading an artefact runs no code. Training is single-threaded with LightGBM's deterministic
@@ -22,13 +24,15 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import lightgbm
 import numpy as np
 
 from clipwarden.domain import LABELS, Label
 
-ARTEFACT_FORMAT = "clipwarden-model/2"
+ARTEFACT_FORMAT = "clipwarden-model/3"
+_KEYLESS_FORMAT = "clipwarden-model/2"  # placed items by their ids: still read, for stores made before
 ROUNDS_PER_SLICE = 25
 DEFAULT_SLICES = 4
 _PARAMS = {
@@ -53,8 +57,8 @@ class Placement:
     shards: int
     slices: int
 
-    def of(self, item_id: str) -> tuple[int, int]:
-        digest = hashlib.sha256(item_id.encode()).digest()
+    def of(self, key: str) -> tuple[int, int]:
+        digest = hashlib.sha256(key.encode()).digest()
         return int.from_bytes(digest[:8], "big") % self.shards, int.from_bytes(digest[8:16], "big") % self.slices
 
 
@@ -65,9 +69,17 @@ class ShardedModel:
     seed: int
     # Per shard, the booster's model text after each stage (None while the shard has no item yet).
     checkpoints: tuple[tuple[str | None, ...], ...]
-    # The ids of the items it learned, sorted: part of the artefact, so that a model's id names its data
-    # even where an item changed no weight (a shard too small to split).
+    # The ids of the items it learned, sorted, and each one's key: part of the artefact, so that a model's
+    # id names its data even where an item changed no weight (a shard too small to split).
     item_ids: tuple[str, ...]
+    keys: tuple[str, ...]
+
+    def place(self, item_id: str) -> tuple[int, int]:
+        """The (shard, slice) of one of the items it learned."""
+        return self.placement.of(self.keys[self.item_ids.index(item_id)])
+
+    def shard_sizes(self) -> list[int]:
+        return [sum(len(rows) for rows in shard) for shard in _members(self.keys, self.placement)]
 
     @cached_property
     def boosters(self) -> tuple[lightgbm.Booster, ...]:
@@ -88,6 +100,7 @@ class ShardedModel:
 
 def train(
     item_ids: Sequence[str],
+    keys: Sequence[str],
     features: np.ndarray,
     labels: Sequence[Label],
     feature_names: tuple[str, ...],
@@ -95,12 +108,12 @@ def train(
     seed: int,
     slices: int = DEFAULT_SLICES,
 ) -> ShardedModel:
-    """Train every shard from scratch on the items ``Placement`` puts there."""
+    """Train every shard from scratch on the items ``Placement`` puts there by their ``keys``."""
     placement = Placement(shards, slices)
-    members = _members(item_ids, placement)
+    members = _members(keys, placement)
     y = np.asarray([LABELS.index(label) for label in labels])
     checkpoints = tuple(_stages(features, y, rows, seed, first=0, start=None) for rows in members)
-    return ShardedModel(feature_names, placement, seed, checkpoints, tuple(sorted(item_ids)))
+    return ShardedModel(feature_names, placement, seed, checkpoints, *_sorted_items(item_ids, keys))
 
 
 def unlearn(
@@ -110,30 +123,34 @@ def unlearn(
     ``labels`` are the items kept (the model's own training items less ``removed``). Each shard that held a
     removed item is retrained from the checkpoint before the first slice that held one; the others are kept."""
     placement = model.placement
-    members = _members(item_ids, placement)
+    keys = [model.keys[model.item_ids.index(item_id)] for item_id in item_ids]
+    members = _members(keys, placement)
     y = np.asarray([LABELS.index(label) for label in labels])
     first_touched: dict[int, int] = {}
     for item_id in removed:
-        shard, slice_ = placement.of(item_id)
+        shard, slice_ = model.place(item_id)
         first_touched[shard] = min(slice_, first_touched.get(shard, slice_))
     checkpoints = list(model.checkpoints)
     for shard, first in first_touched.items():
         start = model.checkpoints[shard][first - 1] if first > 0 else None
         kept = model.checkpoints[shard][:first]
         checkpoints[shard] = kept + _stages(features, y, members[shard], model.seed, first, start)
-    unlearned = ShardedModel(model.feature_names, placement, model.seed, tuple(checkpoints), tuple(sorted(item_ids)))
+    unlearned = ShardedModel(
+        model.feature_names, placement, model.seed, tuple(checkpoints), *_sorted_items(item_ids, keys)
+    )
     return unlearned, sorted(first_touched)
 
 
-def shard_sizes(item_ids: Sequence[str], placement: Placement) -> list[int]:
-    return [sum(len(rows) for rows in shard) for shard in _members(item_ids, placement)]
+def _sorted_items(item_ids: Sequence[str], keys: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    pairs = sorted(zip(item_ids, keys, strict=True))
+    return tuple(item_id for item_id, _ in pairs), tuple(key for _, key in pairs)
 
 
-def _members(item_ids: Sequence[str], placement: Placement) -> list[list[list[int]]]:
-    """Row indices per shard and slice, each slice in item-id order."""
+def _members(keys: Sequence[str], placement: Placement) -> list[list[list[int]]]:
+    """Row indices per shard and slice, each slice in key order."""
     members: list[list[list[int]]] = [[[] for _ in range(placement.slices)] for _ in range(placement.shards)]
-    for i in sorted(range(len(item_ids)), key=lambda i: item_ids[i]):
-        shard, slice_ = placement.of(item_ids[i])
+    for i in sorted(range(len(keys)), key=lambda i: keys[i]):
+        shard, slice_ = placement.of(keys[i])
         members[shard][slice_].append(i)
     return members
 
@@ -172,7 +189,7 @@ def dump(model: ShardedModel) -> bytes:
         "slices": model.placement.slices,
         "seed": model.seed,
         "checkpoints": [list(stages) for stages in model.checkpoints],
-        "items": list(model.item_ids),
+        "items": [list(pair) for pair in zip(model.item_ids, model.keys, strict=True)],
     }
     return zlib.compress(json.dumps(document, sort_keys=True, separators=(",", ":")).encode(), 9)
 
@@ -183,7 +200,7 @@ def load(data: bytes) -> ShardedModel:
         document = json.loads(zlib.decompress(data))
     except (zlib.error, ValueError) as error:
         raise ValueError("not a clipwarden model artefact") from error
-    if not isinstance(document, dict) or document.get("format") != ARTEFACT_FORMAT:
+    if not isinstance(document, dict) or document.get("format") not in (ARTEFACT_FORMAT, _KEYLESS_FORMAT):
         raise ValueError("not a clipwarden model artefact")
     if document["labels"] != list(LABELS):
         raise ValueError("the artefact was trained on other labels")
@@ -192,5 +209,11 @@ def load(data: bytes) -> ShardedModel:
         Placement(document["shards"], document["slices"]),
         document["seed"],
         tuple(tuple(stages) for stages in document["checkpoints"]),
-        tuple(document["items"]),
+        *_items_of(document),
     )
+
+
+def _items_of(document: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if document["format"] == _KEYLESS_FORMAT:
+        return tuple(document["items"]), tuple(document["items"])
+    return tuple(item_id for item_id, _ in document["items"]), tuple(key for _, key in document["items"])

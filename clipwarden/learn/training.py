@@ -65,7 +65,7 @@ def train(
     if not items.item_ids:
         raise ModelRefused(f"snapshot {snapshot_id}: the gate allows none of its items now ({_counts(skipped)})")
     fit_started = time.perf_counter()
-    model = models.train(items.item_ids, items.features, items.labels, FEATURE_NAMES, shards, seed, slices)
+    model = models.train(items.item_ids, items.keys, items.features, items.labels, FEATURE_NAMES, shards, seed, slices)
     card = {
         "snapshot_id": snapshot_id,
         "snapshot_sha256": snapshot.sha256,
@@ -75,7 +75,7 @@ def train(
         "slices": slices,
         "rounds_per_slice": models.ROUNDS_PER_SLICE,
         "seed": seed,
-        "shard_items": models.shard_sizes(items.item_ids, model.placement),
+        "shard_items": model.shard_sizes(),
         "items": len(items.item_ids),
         "skipped": skipped,
         "training_metrics": _training_metrics(model, items.features, items.labels),
@@ -149,9 +149,11 @@ def _trainable_snapshot(store: Store, snapshot_id: str) -> Any:
 
 @dataclass(frozen=True)
 class Items:
-    """Training items in item-id order: ids, feature rows, labels, and the rows computed just now."""
+    """Training items in item-id order: ids, keys (their clips' SHA-256: where they go in the model), feature
+    rows, labels, and the rows computed just now."""
 
     item_ids: list[str]
+    keys: list[str]
     features: np.ndarray
     labels: list[Label]
     computed: dict[str, list[float]] = field(default_factory=dict)  # item id -> features, to cache
@@ -178,7 +180,7 @@ def read_items(store: Store, snapshot_id: str, at: datetime, workers: int = 1) -
     uncached = [row for row in allowed if row.features is None or len(row.features) != len(FEATURE_NAMES)]
     jobs = [_job(store, row.clip_id) for row in uncached]
     read = dict(zip((row.item_id for row in uncached), many_features(jobs, workers), strict=True))
-    items = Items([], np.empty((0, len(FEATURE_NAMES))), [])
+    items = Items([], [], np.empty((0, len(FEATURE_NAMES))), [])
     vectors: list[np.ndarray] = []
     for row in allowed:
         vector = read[row.item_id] if row.item_id in read else np.asarray(row.features)
@@ -189,9 +191,10 @@ def read_items(store: Store, snapshot_id: str, at: datetime, workers: int = 1) -
             items.computed[row.item_id] = vector.ravel().tolist()
         vectors.append(vector.reshape(1, -1))
         items.item_ids.append(row.item_id)
+        items.keys.append(row.record["clip_sha256"])
         items.labels.append(row.record["label"])
     if vectors:
-        items = Items(items.item_ids, np.vstack(vectors), items.labels, items.computed)
+        items = Items(items.item_ids, items.keys, np.vstack(vectors), items.labels, items.computed)
     return items, dict(sorted(skipped.items()))
 
 
@@ -290,7 +293,7 @@ def _insert_model(
             audit_index=audit_index,
         )
     )
-    placed = [(item_id, *model.placement.of(item_id)) for item_id in item_ids]
+    placed = [(item_id, *model.place(item_id)) for item_id in item_ids]
     conn.execute(
         model_items.insert(),
         [

@@ -116,7 +116,7 @@ def _forget(store: Store, old: Any, at: datetime) -> str | None:
         "snapshot_id": replacement["snapshot_id"],
         "snapshot_sha256": replacement["sha256"],
         "items": len(items.item_ids),
-        "shard_items": models.shard_sizes(items.item_ids, retrained.placement),
+        "shard_items": retrained.shard_sizes(),
         "training_metrics": old.card["training_metrics"],
         "unlearned_from": {"model_id": old.id, "items_removed": len(removed), "shards_retrained": shards},
         "train_s": round(time.perf_counter() - started, 3),
@@ -127,13 +127,16 @@ def _forget(store: Store, old: Any, at: datetime) -> str | None:
 
 
 def _items(store: Store, kept: Sequence[Any]) -> Items:
-    vectors = [
-        item_features(store, row.clip_id, row.features) for row in kept
-    ]
+    vectors = [item_features(store, row.clip_id, row.features) for row in kept]
     features = (
         np.vstack([vector.reshape(1, -1) for vector in vectors]) if vectors else np.empty((0, len(FEATURE_NAMES)))
     )
-    return Items([row.item_id for row in kept], features, [row.record["label"] for row in kept])
+    return Items(
+        [row.item_id for row in kept],
+        [row.record["clip_sha256"] for row in kept],
+        features,
+        [row.record["label"] for row in kept],
+    )
 
 
 def _replacement_snapshot(conn: Connection, snapshot_id: str, at: datetime) -> dict[str, Any]:

@@ -28,12 +28,17 @@ def _items(count: int = 120) -> tuple[list[str], np.ndarray, list[Label]]:
     labels: list[Label] = [
         "intruder" if x > 0.5 else "pet" if y > 0 else "environment" for x, y in features[:, :2].tolist()
     ]
-    return [f"item_{i:04d}" for i in range(count)], features, labels
+    return [f"item_{i:04d}" for i in range(count)], _keys(count), features, labels
+
+
+def _keys(count: int) -> list[str]:
+    """The items' clips' content hashes: where they go in the model."""
+    return [hashlib.sha256(f"clip {i}".encode()).hexdigest() for i in range(count)]
 
 
 def _artefact_sha256(seed: int = 0) -> str:
-    item_ids, features, labels = _items()
-    trained = models.train(item_ids, features, labels, NAMES, SHARDS, seed)
+    item_ids, keys, features, labels = _items()
+    trained = models.train(item_ids, keys, features, labels, NAMES, SHARDS, seed)
     return hashlib.sha256(models.dump(trained)).hexdigest()
 
 
@@ -53,19 +58,19 @@ def test_training_in_separate_processes_gives_the_same_bytes() -> None:
     assert digests == {_artefact_sha256()}
 
 
-def _without(index: int) -> tuple[list[str], np.ndarray, list[Label]]:
-    item_ids, features, labels = _items()
+def _without(index: int) -> tuple[list[str], list[str], np.ndarray, list[Label]]:
+    item_ids, keys, features, labels = _items()
     kept = [i for i in range(len(item_ids)) if i != index]
-    return [item_ids[i] for i in kept], features[kept], [labels[i] for i in kept]
+    return [item_ids[i] for i in kept], [keys[i] for i in kept], features[kept], [labels[i] for i in kept]
 
 
-def test_shards_are_disjoint_fixed_by_the_item_id_and_a_removal_touches_only_its_own() -> None:
-    item_ids, features, labels = _items()
+def test_shards_are_disjoint_fixed_by_the_item_key_and_a_removal_touches_only_its_own() -> None:
+    item_ids, keys, features, labels = _items()
     placement = models.Placement(SHARDS, models.DEFAULT_SLICES)
-    assert sum(models.shard_sizes(item_ids, placement)) == len(item_ids)
-    assert all(size > 0 for size in models.shard_sizes(item_ids, placement))
-    full = models.train(item_ids, features, labels, NAMES, SHARDS, 0)
-    gone, first_slice = placement.of(item_ids[7])
+    full = models.train(item_ids, keys, features, labels, NAMES, SHARDS, 0)
+    assert sum(full.shard_sizes()) == len(item_ids) and all(size > 0 for size in full.shard_sizes())
+    gone, first_slice = placement.of(keys[7])
+    assert full.place(item_ids[7]) == (gone, first_slice)
     without = models.train(*_without(7), NAMES, SHARDS, 0)
     for shard in range(SHARDS):
         same = [
@@ -77,19 +82,19 @@ def test_shards_are_disjoint_fixed_by_the_item_id_and_a_removal_touches_only_its
 
 @pytest.mark.parametrize("index", [7, 8, 40])
 def test_unlearning_retrains_one_shard_to_the_bytes_of_training_without_the_item(index: int) -> None:
-    item_ids, features, labels = _items()
-    full = models.train(item_ids, features, labels, NAMES, SHARDS, 0)
-    kept_ids, kept_features, kept_labels = _without(index)
+    item_ids, keys, features, labels = _items()
+    full = models.train(item_ids, keys, features, labels, NAMES, SHARDS, 0)
+    kept_ids, kept_keys, kept_features, kept_labels = _without(index)
     unlearned, shards = models.unlearn(full, kept_ids, kept_features, kept_labels, {item_ids[index]})
-    assert shards == [models.Placement(SHARDS, models.DEFAULT_SLICES).of(item_ids[index])[0]]
-    scratch = models.train(kept_ids, kept_features, kept_labels, NAMES, SHARDS, 0)
+    assert shards == [models.Placement(SHARDS, models.DEFAULT_SLICES).of(keys[index])[0]]
+    scratch = models.train(kept_ids, kept_keys, kept_features, kept_labels, NAMES, SHARDS, 0)
     assert models.dump(unlearned) == models.dump(scratch)
     assert models.dump(unlearned) != models.dump(full)
 
 
 def test_the_model_learns_its_training_items_and_answers_in_the_seven_labels() -> None:
-    item_ids, features, labels = _items()
-    trained = models.train(item_ids, features, labels, NAMES, SHARDS, 0)
+    item_ids, keys, features, labels = _items()
+    trained = models.train(item_ids, keys, features, labels, NAMES, SHARDS, 0)
     predicted = trained.predict(features)
     accuracy = np.mean([label == truth for (label, _), truth in zip(predicted, labels, strict=True)])
     assert accuracy > 0.9
@@ -99,7 +104,7 @@ def test_the_model_learns_its_training_items_and_answers_in_the_seven_labels() -
 
 
 def test_a_shard_with_one_label_says_it() -> None:
-    trained = models.train(["item_a", "item_b"], np.zeros((2, 3)), ["pet", "pet"], NAMES, 1, 0)
+    trained = models.train(["item_a", "item_b"], ["a", "b"], np.zeros((2, 3)), ["pet", "pet"], NAMES, 1, 0)
     [(label, confidence)] = trained.predict(np.ones((1, 3)))
     assert label == "pet" and confidence > 0.9
 
@@ -108,3 +113,10 @@ def test_a_shard_with_one_label_says_it() -> None:
 def test_an_artefact_that_is_not_a_model_is_refused(data: bytes) -> None:
     with pytest.raises(ValueError, match="not a clipwarden model artefact"):
         models.load(data)
+
+
+def test_the_same_clips_under_another_installations_item_ids_give_the_same_weights() -> None:
+    item_ids, keys, features, labels = _items()
+    ours = models.train(item_ids, keys, features, labels, NAMES, SHARDS, 0)
+    theirs = models.train([f"other_{i}" for i in item_ids], keys, features, labels, NAMES, SHARDS, 0)
+    assert ours.checkpoints == theirs.checkpoints and ours.item_ids != theirs.item_ids

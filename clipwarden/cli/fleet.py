@@ -177,7 +177,15 @@ def _print_learning(learning: dict[str, Any]) -> None:
     if "skipped" in learning:
         console.print(f"learning: no model trained: {learning['skipped']}")
         return
-    before, after, held = learning["before"], learning["after"], learning["held_out"]
+    held = learning["held_out"]
+    console.print(
+        f"learning: snapshot {learning['snapshot']['snapshot_id']} ({learning['snapshot']['items']} items) ->"
+        f" model {learning['model']['model_id']} deployed; on {held['clips']} held-out clips (seed {held['seed']}):"
+    )
+    if "unscored" in learning:
+        console.print(f"  not scored: {learning['unscored']}")
+        return
+    before, after = learning["before"], learning["after"]
 
     def rates(card: dict[str, Any]) -> str:
         recall = "n/a" if card["intruder_recall"] is None else f"{100 * card['intruder_recall']:.1f}%"
@@ -186,10 +194,6 @@ def _print_learning(learning: dict[str, Any]) -> None:
             f" accuracy {100 * card['accuracy']:.1f}%"
         )
 
-    console.print(
-        f"learning: snapshot {learning['snapshot']['snapshot_id']} ({learning['snapshot']['items']} items) ->"
-        f" model {learning['model']['model_id']} deployed; on {held['clips']} held-out clips (seed {held['seed']}):"
-    )
     console.print(f"  rules (before): {rates(before)}")
     console.print(f"  model (after):  {rates(after)}")
 

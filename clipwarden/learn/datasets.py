@@ -69,6 +69,18 @@ def list_snapshots(store: Store) -> list[dict[str, Any]]:
     return [_summary(row) for row in rows]
 
 
+def live_snapshot(store: Store, snapshot_id: str, refused: type[ClipwardenError], instead: str) -> Any:
+    """The snapshot's row, if it exists (else NotFound) and no erasure superseded it (else ``refused``, saying
+    what to do ``instead``): what is trained on or exported must not hold an erased clip."""
+    with store.connect() as conn:
+        row = conn.execute(select(dataset_snapshots).where(_snapshots.id == snapshot_id)).first()
+    if row is None:
+        raise NotFound(f"unknown snapshot id: {snapshot_id}")
+    if row.superseded_at is not None:
+        raise refused(f"snapshot {snapshot_id} was superseded ({row.superseded_reason}); {instead}")
+    return row
+
+
 def show(store: Store, snapshot_id: str) -> dict[str, Any]:
     """One snapshot with its items' lineage, and whether its stored items still give its hash."""
     with store.connect() as conn:

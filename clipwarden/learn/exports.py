@@ -28,9 +28,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from clipwarden.errors import ClipwardenError, NotFound
+from clipwarden.errors import ClipwardenError
 from clipwarden.learn import export_formats as formats
-from clipwarden.learn.datasets import PURPOSE
+from clipwarden.learn.datasets import PURPOSE, live_snapshot
 from clipwarden.learn.export_formats import ExportItem, Format
 from clipwarden.learn.features import observe
 from clipwarden.learn.snapshots import gate_exclusion
@@ -50,7 +50,6 @@ from clipwarden.store.schema import (
     dataset_export_items,
     dataset_exports,
     dataset_items,
-    dataset_snapshots,
     review_annotations,
 )
 from clipwarden.times import iso_utc
@@ -75,7 +74,7 @@ def export(store: Store, snapshot_id: str, directory: Path, fmt: str, at: dateti
     """Write snapshot ``snapshot_id`` to ``directory`` (new or empty) in ``fmt``, and record the export."""
     try:
         chosen = _format(fmt)
-        _exportable(store, snapshot_id)
+        live_snapshot(store, snapshot_id, ExportRefused, "export a new one")
         target = _target(directory)
         allowed, excluded = _ask_gate(store, snapshot_id, at)
         if not allowed:
@@ -93,15 +92,6 @@ def _format(fmt: str) -> Format:
         if fmt == known:
             return known
     raise ExportRefused(f"unknown export format {fmt!r}; one of {', '.join(formats.FORMATS)}")
-
-
-def _exportable(store: Store, snapshot_id: str) -> None:
-    with store.connect() as conn:
-        snapshot = conn.execute(select(dataset_snapshots).where(dataset_snapshots.c.id == snapshot_id)).first()
-    if snapshot is None:
-        raise NotFound(f"unknown snapshot id: {snapshot_id}")
-    if snapshot.superseded_at is not None:
-        raise ExportRefused(f"snapshot {snapshot_id} was superseded ({snapshot.superseded_reason}); export a new one")
 
 
 def _target(directory: Path) -> Path:

@@ -26,12 +26,12 @@ from clipwarden import services
 from clipwarden.domain import Camera, Label
 from clipwarden.errors import ClipwardenError, NotFound
 from clipwarden.learn import models
-from clipwarden.learn.datasets import PURPOSE, TRAINING_JOB
+from clipwarden.learn.datasets import PURPOSE, TRAINING_JOB, live_snapshot
 from clipwarden.learn.features import FEATURE_NAMES, FeatureJob, clip_features, many_features
 from clipwarden.policy import gate
 from clipwarden.services.audit_trail import log_change
 from clipwarden.store import Store
-from clipwarden.store.schema import cameras, clips, dataset_items, dataset_snapshots, model_deployments, model_items
+from clipwarden.store.schema import cameras, clips, dataset_items, model_deployments, model_items
 from clipwarden.store.schema import models as models_table
 from clipwarden.times import iso_utc
 
@@ -60,7 +60,7 @@ def train(
     if shards < 1 or slices < 1:
         raise ModelRefused(f"--shards and --slices must be at least 1, not {shards} and {slices}")
     started = time.perf_counter()
-    snapshot = _trainable_snapshot(store, snapshot_id)
+    snapshot = live_snapshot(store, snapshot_id, ModelRefused, "train on a new one")
     items, skipped = read_items(store, snapshot_id, at, workers)
     if not items.item_ids:
         raise ModelRefused(f"snapshot {snapshot_id}: the gate allows none of its items now ({_counts(skipped)})")
@@ -135,16 +135,6 @@ def read_artefact(data_dir: Path, sha256: str) -> bytes:
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ModelRefused(f"model artefact {sha256} was altered on disk: its SHA-256 no longer matches its card")
     return data
-
-
-def _trainable_snapshot(store: Store, snapshot_id: str) -> Any:
-    with store.connect() as conn:
-        snapshot = conn.execute(select(dataset_snapshots).where(dataset_snapshots.c.id == snapshot_id)).first()
-    if snapshot is None:
-        raise NotFound(f"unknown snapshot id: {snapshot_id}")
-    if snapshot.superseded_at is not None:
-        raise ModelRefused(f"snapshot {snapshot_id} was superseded ({snapshot.superseded_reason}); train on a new one")
-    return snapshot
 
 
 @dataclass(frozen=True)

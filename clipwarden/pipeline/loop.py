@@ -10,7 +10,7 @@ with the reason, not the demo.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +39,9 @@ def shards_for(items: int) -> int:
 class LoopSettings:
     shards: int | None = None  # None: ``shards_for`` the snapshot's items
     seed: int = training.DEFAULT_SEED
-    held_out_hours: float = 12.0  # a held-out half day: enough clips to compare, inside the demo's minutes
+    # Held out: a fleet of the demo's size for half its hours (12 of the default 24): enough clips to
+    # compare, inside the demo's minutes. None: half the demo's hours.
+    held_out_hours: float | None = None
 
 
 def close_loop(
@@ -59,12 +61,28 @@ def close_loop(
     shards = settings.shards or shards_for(snapshot["items"])
     trained = training.train(store, snapshot["snapshot_id"], shards, settings.seed, at, workers=workers)
     deployed = training.deploy(store, trained["model_id"], at)
-    held_config = heldout.held_out_config(
-        config.seed + HELD_OUT_SEED_OFFSET, config.households, settings.held_out_hours, config.cameras_per_household
+    # The same hours of the day as the demo's first ones (a day's scenes depend on the hour), another fleet.
+    held_config = replace(
+        config, seed=config.seed + HELD_OUT_SEED_OFFSET, hours=settings.held_out_hours or config.hours / 2
     )
     held_out = heldout.capture(held_config, workers, progress)
-    model = heldout.load_model(store, trained["model_id"])
-    rules, learned = heldout.score(held_out, {trained["model_id"]: model})
+    scores: dict[str, Any]
+    if held_out.clips:
+        rules, learned = heldout.score(held_out, {trained["model_id"]: heldout.load_model(store, trained["model_id"])})
+        scores = {"before": rules.as_dict(), "after": learned.as_dict()}
+    else:
+        scores = {"unscored": "the held-out fleet recorded no clip to score the rules and the model on"}
+    summary = _summary(snapshot, trained, deployed, held_config, held_out)
+    return summary | scores | {"wall_s": round(time.perf_counter() - started, 2)}
+
+
+def _summary(
+    snapshot: dict[str, Any],
+    trained: dict[str, Any],
+    deployed: dict[str, Any],
+    held_config: SimConfig,
+    held_out: heldout.HeldOut,
+) -> dict[str, Any]:
     card = trained["card"]
     return {
         "snapshot": {key: snapshot[key] for key in ("snapshot_id", "sha256", "items", "excluded")},
@@ -84,7 +102,4 @@ def close_loop(
             "clips": len(held_out.clips),
             "capture_s": round(held_out.capture_s, 2),
         },
-        "before": rules.as_dict(),
-        "after": learned.as_dict(),
-        "wall_s": round(time.perf_counter() - started, 2),
     }

@@ -105,7 +105,10 @@ def test_the_label_is_drawn_all_over_the_frame() -> None:
     overlay = visible_overlay(WIDTH, HEIGHT, LABEL)
     drawn = overlay != 0
     assert 0.03 < drawn.mean() < 0.2  # readable, and most of the picture untouched
-    assert overlay.max() == WatermarkSettings().text_shift and overlay.min() == -WatermarkSettings().text_shift
+    # The strokes' cores reach the full shift (within what OpenCV's anti-aliasing, which differs between its
+    # 4.x and 5.x releases, leaves of a rotated stroke), the outlines the opposite one.
+    full = WatermarkSettings().text_shift
+    assert 0.75 * full <= overlay.max() <= full and -full <= overlay.min() <= -0.75 * full
     # Every quarter of the frame (any crop keeping a quarter of the picture) holds some of the text.
     for rows in (slice(0, HEIGHT // 2), slice(HEIGHT // 2, HEIGHT)):
         for columns in (slice(0, WIDTH // 2), slice(WIDTH // 2, WIDTH)):
@@ -115,7 +118,8 @@ def test_the_label_is_drawn_all_over_the_frame() -> None:
 def test_marking_with_a_label_shifts_the_pixels_where_it_is_drawn() -> None:
     lumas = _lumas(seed=8, count=1)
     labelled, plain = _marked(lumas, label=LABEL)[0], _marked(lumas)[0]
-    letters = visible_overlay(WIDTH, HEIGHT, LABEL) >= WatermarkSettings().text_shift
+    letters = visible_overlay(WIDTH, HEIGHT, LABEL) >= 0.75 * WatermarkSettings().text_shift
+    assert letters.any()
     shift = labelled.astype(np.int16) - plain
     assert shift[letters].mean() > 30
     assert np.abs(shift[visible_overlay(WIDTH, HEIGHT, LABEL) == 0]).mean() < 1

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from clipwarden.cli.app import app, check_workers, console, settings
+from clipwarden.cli.app import app, check_workers, console, err_console, settings
 from clipwarden.errors import ClipwardenError
 from clipwarden.pipeline.fleet_run import default_workers
 from clipwarden.pipeline.study import KS, SHARE_RATES, StudySettings, run_study
@@ -58,8 +58,16 @@ def study(
         workers=check_workers(workers),
     )
     chosen.check()  # before minutes of capture
-    found = run_study(chosen)
-    paths = write_study(found, settings(ctx).data_dir)
+    data_dir, quiet = settings(ctx).data_dir, settings(ctx).json
+
+    def seed_done(so_far: dict[str, Any]) -> None:
+        """A long study keeps what it has: the files over the seeds done so far, rewritten after each seed."""
+        write_study(so_far, data_dir)
+        if not quiet:
+            err_console.print(f"seed {so_far['seeds_done']} of {seeds} done, {so_far['wall_s']:g} s; files updated")
+
+    found = run_study(chosen, seed_done)
+    paths = write_study(found, data_dir)
     found["plot"] = str(paths[2])
     document = {"cells": [{key: cell[key] for key in CONTRACT_FIELDS} | _extra(cell) for cell in found["cells"]]}
     document |= {key: value for key, value in found.items() if key != "cells"}

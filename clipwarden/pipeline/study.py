@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -394,12 +394,14 @@ def views_to_match(curve: Sequence[tuple[float, float]], target: float) -> float
 # The whole study
 
 
-def run_study(settings: StudySettings) -> dict[str, Any]:
+def run_study(settings: StudySettings, seed_done: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Every cell on every seed. ``seed_done`` is given the study over the seeds done so far after each seed, so
+    that a long run shows (and keeps) its figures as it goes."""
     settings.check()
     started = time.perf_counter()
     cells = grid(settings)
     per_seed: list[tuple[Material, list[Outcome], dict[str, Scorecard]]] = []
-    timings = []
+    timings: list[dict[str, Any]] = []
     for offset in range(settings.seeds):
         stuff = material(settings, settings.first_seed + offset)
         cells_started = time.perf_counter()
@@ -414,17 +416,29 @@ def run_study(settings: StudySettings) -> dict[str, Any]:
             }
         )
         per_seed.append((stuff, outcomes, cards))
+        if seed_done is not None and offset + 1 < settings.seeds:
+            seed_done(_summary(settings, cells, per_seed, timings, time.perf_counter() - started))
+    return _summary(settings, cells, per_seed, timings, time.perf_counter() - started)
+
+
+def _summary(
+    settings: StudySettings,
+    cells: Sequence[Cell],
+    per_seed: Sequence[tuple[Material, list[Outcome], dict[str, Scorecard]]],
+    timings: list[dict[str, Any]],
+    wall_s: float,
+) -> dict[str, Any]:
     rows = [_cell_row(i, cell, per_seed) for i, cell in enumerate(cells)]
-    rules = pool([cards["rules"] for _, _, cards in per_seed]).as_dict()
     return {
         "cells": rows,
-        "rules": rules,
+        "rules": pool([cards["rules"] for _, _, cards in per_seed]).as_dict(),
         "baseline": asdict(BASELINE),
         "costs": costs(rows),
         "selection": _selection(cells, per_seed, rows),
         "settings": asdict(settings),
-        "seeds": timings,
-        "wall_s": round(time.perf_counter() - started, 1),
+        "seeds": list(timings),
+        "seeds_done": len(per_seed),
+        "wall_s": round(wall_s, 1),
     }
 
 

@@ -257,7 +257,8 @@ def _rounds(cell: Cell, stuff: Material, pool: list[int], budget_views: int) -> 
             if model is None or cell.selection == "random"
             else _least_sure(model, stuff, rest, batch_size)
         )
-        rest = [i for i in rest if i not in set(batch)]
+        taken = set(batch)
+        rest = [i for i in rest if i not in taken]
         review(stuff.panel, stuff.recordings, batch, cell.k, cell.eu_only, done)
         model, learned = _train(stuff, done, cell.redacted_training)
         curve.append((done.person_views, _verdicts(model, stuff)))

@@ -74,6 +74,10 @@ def study_png(study: dict[str, Any]) -> bytes:
                 _points(axis, study["selection"][name]["curve"], field, scale, "-.", colour, f"{name} sampling, rounds")
         if study["rules"][field] is not None:
             axis.axhline(scale * study["rules"][field], color="#4a5568", linestyle="--", linewidth=1, label="rules")
+        if all(cell[field] is None for cell in cells):
+            axis.text(
+                0.5, 0.5, "no intruder among\nthe held-out clips", ha="center", va="center", transform=axis.transAxes
+            )
         axis.set_title(title, fontsize=10)
         axis.set_xlabel("person-views of home video (mean per seed)", fontsize=8)
         axis.set_ylim(bottom=0, top=100 if scale == 100.0 else max(axis.get_ylim()[1], 1.0))

@@ -63,7 +63,7 @@ def test_every_cell_has_the_contract_fields(studied: tuple[dict[str, Any], Path]
         assert cell["intruder_recall"] is None or 0 <= cell["intruder_recall"] <= 1
         assert cell["person_views"] == cell["first_pass_views"] + cell["adjudication_views"]
         assert [s["seed"] for s in cell["per_seed"]] == [7]
-    assert study["cells"][0]["name"] == BASELINE.name
+    assert study["cells"][0]["name"] == BASELINE.name and study["seeds_done"] == 1
 
 
 def test_person_views_follow_the_share_rate_and_k(studied: tuple[dict[str, Any], Path]) -> None:

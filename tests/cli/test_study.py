@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from cli_support import refused
 
-from clipwarden.pipeline.study import BASELINE, Cell, views_to_match
+from clipwarden.pipeline.study import BASELINE, Cell, costs, shared_clips, views_to_match
 from clipwarden.pipeline.study_review import Recording, admitted
 
 if TYPE_CHECKING:
@@ -135,3 +135,28 @@ def test_views_to_match_is_the_first_point_within_a_point() -> None:
     curve = [(10.0, 0.60), (20.0, 0.695), (30.0, 0.71)]
     assert views_to_match(curve, 0.70) == 20.0
     assert views_to_match(curve, 0.73) is None
+
+
+def test_a_larger_share_holds_every_clip_of_a_smaller_one() -> None:
+    shares = [shared_clips(7, 200, rate) for rate in (0.05, 0.25, 1.0)]
+    assert [len(s) for s in shares] == [10, 50, 200]
+    assert set(shares[0]) < set(shares[1]) < set(shares[2]) == set(range(200))
+    assert shared_clips(8, 200, 0.25) != shares[1]  # another seed, other owners' choices
+
+
+def test_costs_are_points_lost_per_thousand_person_views_saved() -> None:
+    def row(cell: Cell, accuracy: float, views: float) -> dict[str, Any]:
+        return {"name": cell.name, **asdict(cell), "accuracy": accuracy, "person_views": views}
+
+    fewer = replace(BASELINE, share_rate=0.1)
+    redacted = replace(BASELINE, redacted_training=True)
+    rows = [row(BASELINE, 0.60, 100.0), row(fewer, 0.55, 60.0), row(redacted, 0.58, 100.0)]
+    found = {c["cell"]: c for c in costs(rows)}
+    assert found[fewer.name] == {
+        "cell": fewer.name,
+        "accuracy_points_lost": 5.0,
+        "person_views_saved": 40.0,
+        "points_per_1000_views_saved": 125.0,
+    }
+    assert found[redacted.name]["points_per_1000_views_saved"] is None  # it saves no view
+    assert BASELINE.name not in found

@@ -22,6 +22,7 @@ from clipwarden.media import camera_ai
 from clipwarden.media.capture import MotionTrack
 from clipwarden.media.codec import decode_frames
 from clipwarden.media.motion import Box, MotionConfig, MotionDetector
+from clipwarden.media.rendition import redacted_copy
 from clipwarden.media.zones import ignore_mask
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -86,6 +87,10 @@ class FeatureJob:
     data: bytes
     camera: Camera
     away: bool
+    # True: read the clip as reviewers see it (people pixelated, ``media.rendition.redacted_copy``), with these
+    # room samples of the camera's other clips; what a model would learn if training saw only redacted pixels.
+    redacted: bool = False
+    room: tuple[np.ndarray, ...] = ()
 
 
 _JOBS_PER_WORKER = 8  # fewer clips than this per process do not pay for starting it
@@ -105,7 +110,8 @@ def many_features(jobs: Sequence[FeatureJob], workers: int = 1) -> list[np.ndarr
 
 def _features_or_none(job: FeatureJob) -> np.ndarray | None:
     try:
-        return clip_features(job.data, job.camera, job.away)
+        data = redacted_copy(job.data, room=job.room) if job.redacted else job.data
+        return clip_features(data, job.camera, job.away)
     except ClipwardenError:
         return None
 

@@ -13,7 +13,7 @@ as an image (``stills`` makes such frames for a dataset export, each marked agai
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -64,16 +64,46 @@ def make_rendition(
 
     Raises ClipwardenError on a bad argument or if ``clip`` is not a playable video.
     """
+    label = f"{pseudonym}  {_utc(viewed_at):%Y-%m-%d %H:%M} UTC"
+    shown = label if visible else None
+
+    def marker(width: int, height: int, fps: int) -> Watermarker:
+        return Watermarker(width, height, fps, label=shown, payload=payload, key=key, settings=settings.watermark)
+
+    return _render(clip, redaction, room, settings, marker)
+
+
+def redacted_copy(
+    clip: bytes,
+    *,
+    redaction: Redaction = "pixelate",
+    room: Sequence[np.ndarray] = (),
+    settings: RenditionSettings = RenditionSettings(),
+) -> bytes:
+    """``clip`` redacted and encoded as a rendition is, with no label and no watermark: the pixels a camera AI
+    would learn from if training saw only what reviewers see (``clipwarden study``'s redacted axis).
+
+    Raises ClipwardenError on a bad argument or if ``clip`` is not a playable video.
+    """
+    return _render(clip, redaction, room, settings, None)
+
+
+def _render(
+    clip: bytes,
+    redaction: Redaction,
+    room: Sequence[np.ndarray],
+    settings: RenditionSettings,
+    marker_for: Callable[[int, int, int], Watermarker] | None,
+) -> bytes:
+    """Decode once, redact, mark (where ``marker_for`` gives a marker for the width, height and fps), encode."""
     if redaction not in REDACTIONS:
         raise ClipwardenError(f"unknown redaction {redaction!r}; one of {', '.join(REDACTIONS)}")
-    label = f"{pseudonym}  {_utc(viewed_at):%Y-%m-%d %H:%M} UTC"
     try:
         with open_input(clip) as container:
             stream = video_stream(container)
             stream.thread_type = "AUTO"  # frame threading is exact; it only makes decoding faster
             width, height, fps = stream.codec_context.width, stream.codec_context.height, _fps(stream)
-            shown = label if visible else None
-            marker = Watermarker(width, height, fps, label=shown, payload=payload, key=key, settings=settings.watermark)
+            marker = None if marker_for is None else marker_for(width, height, fps)
             redactor = None
             if redaction != "none":
                 samples = background_samples(clip, settings.redaction)
@@ -83,7 +113,8 @@ def make_rendition(
                 i420 = yuv420p(frame)
                 if redactor is not None:
                     redactor.redact(i420)
-                marker.mark(i420[:height])
+                if marker is not None:
+                    marker.mark(i420[:height])
                 writer.write_i420(i420)
     except av.FFmpegError as error:
         raise ClipwardenError(f"not a playable video: {error}") from error

@@ -10,7 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from clipwarden.report.plots import before_after_png
+from clipwarden.report.plots import before_after_png, study_png
 
 _templates = Environment(
     loader=PackageLoader("clipwarden.report", "templates"),
@@ -38,6 +38,18 @@ def write_report(report: dict[str, Any], data_dir: Path) -> tuple[Path, ...]:
     _write_atomically(json_path, (json.dumps(report, indent=2, default=str) + "\n").encode())
     _write_atomically(html_path, _templates.get_template("report.html").render(report=report, plots=inline).encode())
     return tuple(paths)
+
+
+def write_study(study: dict[str, Any], data_dir: Path) -> tuple[Path, ...]:
+    """Write study.json, study.html (the table, the costs and the plot inline) and study.png into the data dir."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    png = study_png(study)
+    paths = (data_dir / "study.json", data_dir / "study.html", data_dir / "study.png")
+    _write_atomically(paths[2], png)
+    _write_atomically(paths[0], (json.dumps(study, indent=2, default=str) + "\n").encode())
+    page = _templates.get_template("study.html").render(study=study, plot=base64.b64encode(png).decode())
+    _write_atomically(paths[1], page.encode())
+    return paths
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -21,7 +21,7 @@ import pytest
 from clipwarden.errors import ClipwardenError
 from clipwarden.media.codec import EncodeSettings, decode_frames, encode_mp4, probe
 from clipwarden.media.redact import Redaction, pack_room, room_samples, unpack_room
-from clipwarden.media.rendition import make_rendition, trace
+from clipwarden.media.rendition import make_rendition, redacted_copy, trace
 from clipwarden.media.watermark import visible_overlay
 
 from .scenes import background, frames
@@ -119,6 +119,21 @@ def test_pixelation_wipes_out_the_moving_figure_and_leaves_the_room(renditions: 
         assert _figure(shown, index, count).std() < 0.5 * _figure(plain, index, count).std()
         # The far wall is the same in both (same watermarks; only the codec's noise differs).
         assert np.abs(shown[STILL_BAND] - plain[STILL_BAND]).mean() < 3
+
+
+def test_a_redacted_copy_covers_the_figure_and_carries_no_mark(
+    walk: bytes, renditions: dict[str, list[np.ndarray]]
+) -> None:
+    """What the study's redacted-training axis reads: the rendition's pixelation, without label or payload."""
+    copy = list(decode_frames(redacted_copy(walk)))
+    count = len(copy)
+    letters = visible_overlay(WIDTH, HEIGHT, "rv-7f3a  2026-01-05 14:03 UTC")[STILL_BAND] > 20
+    for index in (5, 20, 30):
+        shown, original = _luma(copy[index]), _luma(renditions["original"][index])
+        assert _figure(shown, index, count).std() < 0.5 * _figure(original, index, count).std()
+        # Where a rendition's label would lie on the far wall, the copy is the original (a label shifts it > 20).
+        assert np.abs(shown[STILL_BAND] - original[STILL_BAND])[letters].mean() < 3
+    assert trace(redacted_copy(walk), KEY).payload is None
 
 
 def test_silhouettes_fill_the_figure_with_flat_grey(renditions: dict[str, list[np.ndarray]]) -> None:

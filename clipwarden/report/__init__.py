@@ -21,23 +21,22 @@ _templates = Environment(
 
 
 def write_report(report: dict[str, Any], data_dir: Path) -> tuple[Path, ...]:
-    """Write report.json, report.html and the plots (report-learning.png) into the data dir, each replaced
-    atomically; the HTML page carries its plots inline, so that it stands alone."""
-    json_path = data_dir / "report.json"
-    html_path = data_dir / "report.html"
-    plots: dict[str, bytes] = {}
+    """Write report.json, report.html and, when the loop scored a model, its plot (report-learning.png) into
+    the data dir, each replaced atomically; the HTML page carries the plot inline, so that it stands alone.
+    A plot left by an earlier run goes: it would show another run's figures."""
+    paths: tuple[Path, ...] = (data_dir / "report.json", data_dir / "report.html")
+    plot_path = data_dir / "report-learning.png"
     learning = report.get("learning", {})
+    plot = None
     if "after" in learning:
-        names = ("rules\n(before)", "learned model\n(after)")
-        plots["learning"] = before_after_png(learning["before"], learning["after"], names)
-    paths = [json_path, html_path]
-    for name, png in plots.items():
-        paths.append(data_dir / f"report-{name}.png")
-        _write_atomically(paths[-1], png)
-    inline = {name: base64.b64encode(png).decode() for name, png in plots.items()}
-    _write_atomically(json_path, (json.dumps(report, indent=2, default=str) + "\n").encode())
-    _write_atomically(html_path, _templates.get_template("report.html").render(report=report, plots=inline).encode())
-    return tuple(paths)
+        png = before_after_png(learning["before"], learning["after"], ("rules\n(before)", "learned model\n(after)"))
+        _write_atomically(plot_path, png)
+        plot, paths = base64.b64encode(png).decode(), (*paths, plot_path)
+    else:
+        plot_path.unlink(missing_ok=True)
+    _write_atomically(paths[0], (json.dumps(report, indent=2, default=str) + "\n").encode())
+    _write_atomically(paths[1], _templates.get_template("report.html").render(report=report, plot=plot).encode())
+    return paths
 
 
 def write_study(study: dict[str, Any], data_dir: Path) -> tuple[Path, ...]:

@@ -39,10 +39,7 @@ def before_after_png(before: dict[str, Any], after: dict[str, Any], names: tuple
         axis.set_title(title, fontsize=10)
         axis.set_ylim(bottom=0, top=max(axis.get_ylim()[1], 1.0) * 1.12)  # room for the figures above the bars
     figure.suptitle("Held-out clips: the rules before, the learned camera AI after (bars: 95% intervals)", fontsize=10)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return _png(figure)
 
 
 _STUDY_PANELS = (  # (field, title, scale)
@@ -85,6 +82,11 @@ def study_png(study: dict[str, Any]) -> bytes:
     figure.suptitle(
         "Privacy-utility study: what each protection costs the camera AI (bars: 95% intervals)", fontsize=10
     )
+    return _png(figure)
+
+
+def _png(figure: Figure) -> bytes:
+    """The figure, laid out, as PNG bytes with no software version in them."""
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})

@@ -266,6 +266,8 @@ def test_the_demo_closes_the_loop_and_its_report_shows_before_and_after(cli_raw:
 
 def test_a_demo_with_nothing_to_learn_from_says_so(cli_raw: Cli, tmp_path: Path) -> None:
     data = str(tmp_path / "demo")
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "report-learning.png").write_bytes(b"an earlier run's plot")  # must not stay
     options = ["--households", "1", "--hours", "2", "--share-rate", "0", "--tester-rate", "0"]
     demo = cli_raw("--data", data, "--json", "demo", *options, "--reviewers-per-site", "0")
     assert demo.code == 0, demo.err

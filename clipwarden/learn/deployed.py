@@ -1,13 +1,12 @@
 """The camera AI the fleet runs: the deployed model, through the same ``CameraAi`` interface as the rules,
-which stay its fallback for a clip it cannot read."""
+which label the fleet's clips while no model is deployed (or the deployed one is being unlearned)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from clipwarden.domain import AiVerdict, Camera
-from clipwarden.errors import ClipwardenError
-from clipwarden.learn.features import clip_features
+from clipwarden.learn.features import summarise
 from clipwarden.learn.models import ShardedModel
 from clipwarden.learn.training import deployed_model
 from clipwarden.media.camera_ai import CameraAi, Rules
@@ -17,18 +16,14 @@ from clipwarden.store import Store
 
 @dataclass(frozen=True)
 class LearnedAi:
-    """Labels a clip from the features of its MP4, as in training; alerts on an intruder, as the rules do."""
+    """Labels a clip from the features of the track its capture recorded, as training reads them from the
+    store; alerts on an intruder, as the rules do. Nothing is decoded."""
 
     model_id: str
     model: ShardedModel
-    fallback: CameraAi = field(default_factory=Rules)
 
     def classify(self, captured: CapturedClip, camera: Camera, away: bool) -> AiVerdict:
-        try:
-            features = clip_features(captured.clip.data, camera, away)
-        except ClipwardenError:
-            return self.fallback.classify(captured, camera, away)
-        [(label, confidence)] = self.model.predict(features)
+        [(label, confidence)] = self.model.predict(summarise(captured.track, camera, away))
         return AiVerdict(label, alert=label == "intruder", confidence=round(confidence, 3), model_id=self.model_id)
 
 

@@ -35,6 +35,7 @@ from clipwarden.learn.export_formats import ExportItem, Format
 from clipwarden.learn.features import observe
 from clipwarden.learn.snapshots import gate_exclusion
 from clipwarden.learn.training import camera_of
+from clipwarden.media.capture import track_from_document
 from clipwarden.media.codec import probe
 from clipwarden.media.redact import Redaction
 from clipwarden.media.rendition import make_rendition, stills
@@ -230,7 +231,9 @@ def _write_item(
     label = str(found.record["label"])
     tracks = formats.reviewer_tracks([(answer.label, answer.boxes) for answer in answers], fps, frames)
     if not tracks:  # nobody drew a box: the camera's motion detector does, marked machine-made
-        tracks = formats.motion_tracks(observe(original, camera).track.boxes, label)
+        recorded = clip.motion_track
+        motion = observe(original, camera) if recorded is None else track_from_document(recorded)
+        tracks = formats.motion_tracks(motion.boxes, label)
     return ExportItem(
         item_id=found.item_id,
         label=label,

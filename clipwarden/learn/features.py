@@ -1,9 +1,11 @@
-"""Per-clip features for the learned camera AI: the clip's MP4 decoded, its motion track found again by the
-camera's own motion detector, and the track summarised into a fixed vector.
+"""Per-clip features for the learned camera AI: the clip's motion track summarised into a fixed vector.
 
-Only what a real upload carries goes in: the pixels (privacy zones already black), the camera's
-configuration and the household's home/away mode as the app recorded it; never the simulator's truth.
-Training and the deployed model both start from the stored MP4, so they see the same track.
+The track is the one the camera recorded as it captured the clip (``media.capture.MotionTrack``, stored with
+the clip), so training reads exactly what the deployed model reads on the fleet and neither decodes video.
+A clip stored without one, and a redacted copy (what training on redacted pixels would see), is decoded and
+the camera's motion detector run over it again. Only what a real upload carries goes in: the pixels (privacy
+zones already black), the camera's configuration and the household's home/away mode as the app recorded
+it; never the simulator's truth.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from clipwarden.domain import LABELS, PLACEMENTS, Camera
 from clipwarden.errors import ClipwardenError
 from clipwarden.media import camera_ai
-from clipwarden.media.capture import MotionTrack
+from clipwarden.media.capture import MotionTrack, light
 from clipwarden.media.codec import decode_frames
 from clipwarden.media.motion import Box, MotionConfig, MotionDetector
 from clipwarden.media.rendition import redacted_copy
@@ -27,7 +29,6 @@ from clipwarden.media.zones import ignore_mask
 
 QUANTILES = (0.1, 0.5, 0.9)
 _SHAPES = ("height", "width", "aspect", "bottom", "centre_x", "area")
-_PIXEL_STRIDE = 8  # brightness and colour from every 8th pixel each way: plenty for a mean
 
 FEATURE_NAMES: tuple[str, ...] = (
     *(f"{shape}_q{round(100 * q)}" for shape in _SHAPES for q in QUANTILES),
@@ -50,55 +51,57 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Observed:
-    """What decoding a clip gives the features: its motion track and, per frame, brightness and colour."""
-
-    track: MotionTrack
-    brightness: tuple[float, ...]  # mean luma-like value, 0..255
-    colour: tuple[float, ...]  # mean |red - blue|: near 0 under infrared night vision
-
-
-def observe(data: bytes, camera: Camera) -> Observed:
-    """Decode the MP4 and run the camera's motion detector over it (ClipwardenError if it does not decode)."""
+def observe(data: bytes, camera: Camera) -> MotionTrack:
+    """The track of a clip that came without one (or a copy of it, such as a redacted one): its MP4
+    decoded and the camera's motion detector run over it. ClipwardenError if it does not decode."""
     detector = MotionDetector(camera.width, camera.height, MotionConfig(), ignore_mask(camera))
     boxes: list[tuple[Box, ...]] = []
     calibrating: list[bool] = []
-    brightness: list[float] = []
-    colour: list[float] = []
+    lights: list[tuple[float, float]] = []
     for frame in decode_frames(data):
         boxes.append(tuple(detector.detect(frame)))
         calibrating.append(detector.calibrating)
-        sample = frame[::_PIXEL_STRIDE, ::_PIXEL_STRIDE].astype(np.int16)
-        brightness.append(float(sample.mean()))
-        colour.append(float(np.abs(sample[..., 2] - sample[..., 0]).mean()))
-    track = MotionTrack(camera.fps, tuple(boxes), tuple(calibrating))
-    return Observed(track, tuple(brightness), tuple(colour))
+        lights.append(light(frame))
+    brightness, colour = tuple(b for b, _ in lights), tuple(c for _, c in lights)
+    return MotionTrack(camera.fps, tuple(boxes), tuple(calibrating), brightness, colour)
 
 
 def clip_features(data: bytes, camera: Camera, away: bool) -> np.ndarray:
+    """The features of an MP4 with no recorded track."""
     return summarise(observe(data, camera), camera, away)
 
 
 @dataclass(frozen=True)
 class FeatureJob:
-    """One stored clip to read: its MP4, its camera and the household's mode when it was recorded."""
+    """One stored clip to read: its camera, the household's mode when it was recorded, and the track its
+    camera recorded with it, else its MP4."""
 
-    data: bytes
     camera: Camera
     away: bool
-    # True: read the clip as reviewers see it (people pixelated, ``media.rendition.redacted_copy``), with these
+    track: MotionTrack | None = None
+    data: bytes = b""
+    # True: read the MP4 as reviewers see it (people pixelated, ``media.rendition.redacted_copy``), with these
     # room samples of the camera's other clips; what a model would learn if training saw only redacted pixels.
     redacted: bool = False
     room: tuple[np.ndarray, ...] = ()
+
+    @property
+    def decodes(self) -> bool:
+        return self.redacted or self.track is None
 
 
 _JOBS_PER_WORKER = 8  # fewer clips than this per process do not pay for starting it
 
 
 def many_features(jobs: Sequence[FeatureJob], workers: int = 1) -> list[np.ndarray | None]:
-    """``clip_features`` of each job, in order, over up to ``workers`` processes; None for a clip that does
-    not decode. Decoding dominates, so a held-out day or a new snapshot reads in about 1/workers the time."""
+    """The features of each job, in order; None for a clip that does not decode. A recorded track is
+    summarised at once; MP4s to decode are read over up to ``workers`` processes."""
+    decoding = [index for index, job in enumerate(jobs) if job.decodes]
+    decoded = dict(zip(decoding, _decode_all([jobs[index] for index in decoding], workers), strict=True))
+    return [decoded[index] if index in decoded else _features_or_none(job) for index, job in enumerate(jobs)]
+
+
+def _decode_all(jobs: Sequence[FeatureJob], workers: int) -> list[np.ndarray | None]:
     workers = min(workers, len(jobs) // _JOBS_PER_WORKER)
     if workers <= 1:
         return [_features_or_none(job) for job in jobs]
@@ -109,6 +112,8 @@ def many_features(jobs: Sequence[FeatureJob], workers: int = 1) -> list[np.ndarr
 
 
 def _features_or_none(job: FeatureJob) -> np.ndarray | None:
+    if job.track is not None and not job.redacted:
+        return summarise(job.track, job.camera, job.away)
     try:
         data = redacted_copy(job.data, room=job.room) if job.redacted else job.data
         return clip_features(data, job.camera, job.away)
@@ -116,9 +121,8 @@ def _features_or_none(job: FeatureJob) -> np.ndarray | None:
         return None
 
 
-def summarise(observed: Observed, camera: Camera, away: bool) -> np.ndarray:
+def summarise(track: MotionTrack, camera: Camera, away: bool) -> np.ndarray:
     """The fixed vector ``FEATURE_NAMES`` describes; a clip without motion has zeros for its shapes."""
-    track = observed.track
     moving = [frame for frame in track.boxes if frame]
     largest = [max(frame, key=lambda b: b.w * b.h) for frame in moving]
     frames = max(track.frames, 1)
@@ -131,8 +135,8 @@ def summarise(observed: Observed, camera: Camera, away: bool) -> np.ndarray:
         float(np.median([len(frame) for frame in moving])) if moving else 0.0,
         float(max((len(frame) for frame in moving), default=0)),
         _speed(largest, track.fps),
-        float(np.mean(observed.brightness)) if observed.brightness else 0.0,
-        float(np.mean(observed.colour)) if observed.colour else 0.0,
+        float(np.mean(track.brightness)) if track.brightness else 0.0,
+        float(np.mean(track.colour)) if track.colour else 0.0,
         track.frames / track.fps,
         float(camera.outdoor),
         float(away),

@@ -27,7 +27,8 @@ from clipwarden.domain import Camera, Label
 from clipwarden.errors import ClipwardenError, NotFound
 from clipwarden.learn import models
 from clipwarden.learn.datasets import PURPOSE, TRAINING_JOB, live_snapshot
-from clipwarden.learn.features import FEATURE_NAMES, FeatureJob, clip_features, many_features
+from clipwarden.learn.features import FEATURE_NAMES, FeatureJob, many_features
+from clipwarden.media.capture import track_from_document
 from clipwarden.policy import gate
 from clipwarden.services.audit_trail import log_change
 from clipwarden.store import Store
@@ -189,19 +190,25 @@ def read_items(store: Store, snapshot_id: str, at: datetime, workers: int = 1) -
 
 
 def item_features(store: Store, clip_id: str, cached: list[float] | None = None) -> np.ndarray:
-    """The features cached beside an item if they match ``FEATURE_NAMES``, else read from its clip."""
+    """The features cached beside an item if they match ``FEATURE_NAMES``, else read from its clip
+    (ClipwardenError if it has no track and its MP4 does not decode)."""
     if cached is not None and len(cached) == len(FEATURE_NAMES):
         return np.asarray(cached)
-    job = _job(store, clip_id)
-    return clip_features(job.data, job.camera, job.away)
+    [features] = many_features([_job(store, clip_id)])
+    if features is None:
+        raise ClipwardenError(f"clip {clip_id}: its media does not decode")
+    return features
 
 
 def _job(store: Store, clip_id: str) -> FeatureJob:
+    """The clip's recorded track, or its MP4 where it was stored without one."""
     with store.connect() as conn:
         clip = conn.execute(select(clips).where(clips.c.id == clip_id)).one()
         camera = camera_of(conn, clip.camera_id)
     away = services.mode_at(store, clip.household_id, clip.started_at) == "away"
-    return FeatureJob(store.blobs.get(clip.blob_sha256), camera, away)
+    if clip.motion_track is not None:
+        return FeatureJob(camera, away, track=track_from_document(clip.motion_track))
+    return FeatureJob(camera, away, data=store.blobs.get(clip.blob_sha256))
 
 
 def camera_of(conn: Connection, camera_id: str) -> Camera:

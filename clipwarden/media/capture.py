@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -32,17 +33,50 @@ class CaptureSettings:
     min_motion_frames: int = 2  # consecutive frames with motion that trigger a clip
 
 
+_LIGHT_STRIDE = 8  # light from every 8th pixel each way: plenty for a mean
+
+
 @dataclass(frozen=True)
 class MotionTrack:
-    """What the motion detector saw in each frame of a clip; all the camera AI gets to read."""
+    """What the camera measured in each frame of a clip as it recorded it: all its AI gets to read, stored
+    with the clip (a recorded event, erased with it) so that a model learns from what the fleet sees."""
 
     fps: int
     boxes: tuple[tuple[Box, ...], ...]  # motion regions, one entry per frame
     global_change: tuple[bool, ...]  # per frame: recalibrating after most of the picture changed at once
+    brightness: tuple[float, ...] = ()  # per frame: mean pixel value, 0..255, to 0.01
+    colour: tuple[float, ...] = ()  # per frame: mean |red - blue| to 0.01; near 0 under infrared night vision
 
     @property
     def frames(self) -> int:
         return len(self.boxes)
+
+
+def light(frame: np.ndarray) -> tuple[float, float]:
+    """A frame's brightness and colour as ``MotionTrack`` records them."""
+    sample = frame[::_LIGHT_STRIDE, ::_LIGHT_STRIDE].astype(np.int16)
+    return round(float(sample.mean()), 2), round(float(np.abs(sample[..., 2] - sample[..., 0]).mean()), 2)
+
+
+def track_document(track: MotionTrack) -> dict[str, Any]:
+    """The track as JSON-able data; floats are kept exact, so ``track_from_document`` gives it back equal."""
+    return {
+        "fps": track.fps,
+        "boxes": [[list(box) for box in frame] for frame in track.boxes],
+        "global_change": list(track.global_change),
+        "brightness": list(track.brightness),
+        "colour": list(track.colour),
+    }
+
+
+def track_from_document(document: dict[str, Any]) -> MotionTrack:
+    return MotionTrack(
+        fps=int(document["fps"]),
+        boxes=tuple(tuple(Box(*box) for box in frame) for frame in document["boxes"]),
+        global_change=tuple(bool(change) for change in document["global_change"]),
+        brightness=tuple(document["brightness"]),
+        colour=tuple(document["colour"]),
+    )
 
 
 @dataclass(frozen=True)
@@ -75,7 +109,7 @@ def capture_window(
             raise ValueError(f"camera {camera.id} gives {shape} frames, got {frame.shape}")
         black_out(frame, privacy)
         boxes = detector.detect(frame)
-        if clip := recorder.push(frame, tuple(boxes), detector.calibrating):
+        if clip := recorder.push(frame, tuple(boxes), detector.calibrating, light(frame)):
             yield clip
     if clip := recorder.finish():
         yield clip
@@ -89,12 +123,16 @@ class _Clip:
     writer: Mp4Writer
     boxes: list[tuple[Box, ...]] = field(default_factory=list)
     global_change: list[bool] = field(default_factory=list)
+    light: list[tuple[float, float]] = field(default_factory=list)
     last_active: int = -1  # index in the window of the last frame with motion or a global change
 
-    def add(self, index: int, frame: np.ndarray, boxes: tuple[Box, ...], global_change: bool) -> None:
+    def add(
+        self, index: int, frame: np.ndarray, boxes: tuple[Box, ...], global_change: bool, light: tuple[float, float]
+    ) -> None:
         self.writer.write(frame)
         self.boxes.append(boxes)
         self.global_change.append(global_change)
+        self.light.append(light)
         if boxes or global_change:
             self.last_active = index
 
@@ -116,19 +154,21 @@ class _Recorder:
         self._post, self._min, self._max = (round(s * fps) for s in (settings.post_s, settings.min_s, settings.max_s))
         self._pre = round(settings.pre_s * fps)
         # The trigger frames themselves plus pre_s before the first of them.
-        self._preroll: deque[tuple[int, np.ndarray, tuple[Box, ...], bool]] = deque(
+        self._preroll: deque[tuple[int, np.ndarray, tuple[Box, ...], bool, tuple[float, float]]] = deque(
             maxlen=self._pre + settings.min_motion_frames
         )
         self._index = 0
         self._streak = 0  # consecutive frames with motion, up to this one
         self._clip: _Clip | None = None
 
-    def push(self, frame: np.ndarray, boxes: tuple[Box, ...], global_change: bool) -> CapturedClip | None:
+    def push(
+        self, frame: np.ndarray, boxes: tuple[Box, ...], global_change: bool, light: tuple[float, float]
+    ) -> CapturedClip | None:
         index, self._index = self._index, self._index + 1
         self._streak = self._streak + 1 if boxes else 0
         clip = self._clip
         if clip is None:
-            self._preroll.append((index, frame, boxes, global_change))
+            self._preroll.append((index, frame, boxes, global_change, light))
             # A global change is one event by nature, so it triggers alone: the camera cannot tell a
             # light switched on by a person from the sun coming out, and records it for the camera AI.
             if self._streak < self._settings.min_motion_frames and not global_change:
@@ -140,7 +180,7 @@ class _Recorder:
                 clip.add(*sample)
             self._preroll.clear()
         else:
-            clip.add(index, frame, boxes, global_change)
+            clip.add(index, frame, boxes, global_change, light)
         if clip.frames >= self._max or (clip.frames >= self._min and index - clip.last_active >= self._post):
             self._clip = None
             return self._finished(clip)
@@ -166,4 +206,6 @@ class _Recorder:
             codec="h264",
             data=clip.writer.close(),
         )
-        return CapturedClip(recorded, MotionTrack(fps, tuple(clip.boxes), tuple(clip.global_change)))
+        brightness, colour = tuple(b for b, _ in clip.light), tuple(c for _, c in clip.light)
+        track = MotionTrack(fps, tuple(clip.boxes), tuple(clip.global_change), brightness, colour)
+        return CapturedClip(recorded, track)

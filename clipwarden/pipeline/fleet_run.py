@@ -67,7 +67,7 @@ def run_fleet(
             camera = cameras[clip.clip.camera_id]
             away = services.mode_at(store, camera.household_id, clip.clip.started_at) == "away"
             verdict = ai.classify(clip, camera, away=away)
-            run.clip_ids.append(services.ingest_clip(store, clip.clip, verdict))
+            run.clip_ids.append(services.ingest_clip(store, clip.clip, verdict, clip.track))
         if progress:
             progress("capture", done, len(windows))
     run.wall_s = time.perf_counter() - started

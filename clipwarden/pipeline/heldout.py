@@ -2,8 +2,9 @@
 by the real pipeline into a scratch store (a temporary data dir, never the user's) and scored.
 
 Capture labels each clip with the rules, as a fleet without a model would; that stored verdict is the rules'
-row. A model's verdict on the same clip comes from the features of its stored MP4 (``learn/features.py``),
-exactly as ``LearnedAi`` reads a clip on the fleet. The truth is read in ``learn/evaluate.py`` alone.
+row. A model's verdict on the same clip comes from the features of the track capture stored with it
+(``learn/features.py``), exactly as ``LearnedAi`` reads a clip on the fleet. The truth is read in
+``learn/evaluate.py`` alone.
 
 Simulated ids carry their seed (``hh-SEED-0000``, ``cam-SEED-0000-0``), so a fleet of another seed never
 shares a household or camera with the one a model learned from; ``evaluate`` refuses a seed whose
@@ -27,8 +28,9 @@ from clipwarden import services
 from clipwarden.errors import ClipwardenError, NotFound
 from clipwarden.learn import models, training
 from clipwarden.learn.evaluate import ClipFacts, Scorecard, Verdict, reference_models, score_held_out
-from clipwarden.learn.features import FEATURE_NAMES, FeatureJob, many_features
+from clipwarden.learn.features import FEATURE_NAMES, summarise
 from clipwarden.media.camera_ai import Rules
+from clipwarden.media.capture import track_from_document
 from clipwarden.pipeline.fleet_run import Progress, run_fleet
 from clipwarden.sim import SimConfig, build_fleet
 from clipwarden.store import Store, open_store
@@ -46,7 +48,7 @@ class HeldOut:
     clips: list[ClipFacts]
     features: np.ndarray  # one row per clip, in ``clips`` order
     capture_s: float  # wall seconds to simulate, capture and store the fleet
-    features_s: float  # wall seconds to read every clip's features from its stored MP4
+    features_s: float  # wall seconds to read every clip's features from its stored track
 
 
 def held_out_config(seed: int, households: int, hours: float, cameras: int = 2) -> SimConfig:
@@ -67,18 +69,11 @@ def capture(config: SimConfig, workers: int, progress: Progress | None = None) -
             }
         rows = [stored[clip_id] for clip_id in run.clip_ids]
         facts = [ClipFacts(r.id, r.camera_id, r.started_at, r.duration_s, r.ai_label, r.ai_alert) for r in rows]
-        jobs = [
-            FeatureJob(
-                store.blobs.get(r.blob_sha256),
-                cameras[r.camera_id],
-                services.mode_at(store, r.household_id, r.started_at) == "away",
-            )
-            for r in rows
+        away = [services.mode_at(store, r.household_id, r.started_at) == "away" for r in rows]
+        vectors = [
+            summarise(track_from_document(r.motion_track), cameras[r.camera_id], mode)
+            for r, mode in zip(rows, away, strict=True)
         ]
-        # A clip capture just encoded decodes: a None here is a bug, not bad input.
-        vectors = [vector for vector in many_features(jobs, workers) if vector is not None]
-        if len(vectors) != len(jobs):
-            raise ClipwardenError("a clip of the held-out fleet did not decode")
         features = np.vstack(vectors) if vectors else np.empty((0, len(FEATURE_NAMES)))
         return HeldOut(config, facts, features, captured - started, time.perf_counter() - captured)
 

@@ -3,8 +3,8 @@
 Running the whole demo per cell would take hours, so each seed's material is made once and the cells vary the
 policies over it:
 - a training fleet (seed s) captured by the real pipeline into a scratch store, each clip's features read from
-  its stored MP4 and, for the redacted axis, from the clip redacted as a reviewer's rendition is
-  (``media.rendition.redacted_copy``: people pixelated, no label, no watermark);
+  the track its capture stored and, for the redacted axis, from the clip redacted as a reviewer's rendition
+  is (``media.rendition.redacted_copy``: people pixelated, no label, no watermark), decoded;
 - a held-out fleet (seed s + 1000: households and cameras no model learned from), captured and read the same way;
 - the seed's simulated reviewers (``study_review``).
 
@@ -40,6 +40,7 @@ from clipwarden.learn import models, training
 from clipwarden.learn.evaluate import Scorecard, Verdict, score_held_out, wilson
 from clipwarden.learn.features import FEATURE_NAMES, FeatureJob, many_features
 from clipwarden.media.camera_ai import Rules
+from clipwarden.media.capture import track_from_document
 from clipwarden.media.redact import room_samples
 from clipwarden.pipeline import heldout
 from clipwarden.pipeline.fleet_run import run_fleet
@@ -81,8 +82,8 @@ BASELINE = Cell()
 class StudySettings:
     seeds: int = 3
     first_seed: int = 7
-    # Sized so that the default study stays under 30 minutes on 2 cores (NOTE.md): capturing and reading a
-    # clip twice (original and redacted pixels) dominates, about 1.5 CPU-seconds each way.
+    # Sized so that the default study stays under 30 minutes on 2 cores (NOTE.md): capturing a clip and
+    # decoding its redacted copy dominate, about 1.5 CPU-seconds each.
     households: int = 6
     hours: float = 24.0
     held_out_households: int = 6
@@ -180,7 +181,8 @@ def _capture_training(config: SimConfig, workers: int) -> tuple[list[Recording],
                 )
             )
             away = services.mode_at(store, row.household_id, row.started_at) == "away"
-            jobs.append(FeatureJob(data, cameras[row.camera_id], away, room=rooms[index]))
+            track = track_from_document(row.motion_track)
+            jobs.append(FeatureJob(cameras[row.camera_id], away, track=track, data=data, room=rooms[index]))
     return recordings, jobs
 
 

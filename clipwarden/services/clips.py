@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, func, select
 
 from clipwarden.domain import LABELS, PLAN_RETENTION_HOURS, AiVerdict, RecordedClip
 from clipwarden.errors import ClipwardenError, Conflict, NotFound
+from clipwarden.media.capture import MotionTrack, track_document
 from clipwarden.services.erasure import completed, erase
 from clipwarden.store import BlobMissing, Store, content_address
 from clipwarden.store.blobs import write_atomically
@@ -42,8 +43,9 @@ def expiry(started_at: datetime, plan: str) -> datetime:
     return started_at + timedelta(hours=PLAN_RETENTION_HOURS[plan])
 
 
-def ingest_clip(store: Store, clip: RecordedClip, verdict: AiVerdict) -> str:
-    """Store a camera's upload and the camera AI's verdict; return the clip id.
+def ingest_clip(store: Store, clip: RecordedClip, verdict: AiVerdict, track: MotionTrack | None = None) -> str:
+    """Store a camera's upload, the camera AI's verdict and the motion track it read it from; return the
+    clip id.
 
     A recording already known (same camera, same start) keeps its id and nothing new is stored, even if
     it was deleted since: a retried upload must not bring deleted media back.
@@ -77,6 +79,7 @@ def ingest_clip(store: Store, clip: RecordedClip, verdict: AiVerdict) -> str:
                 ai_alert=verdict.alert,
                 ai_confidence=verdict.confidence,
                 ai_model_id=verdict.model_id,
+                motion_track=None if track is None else track_document(track),
                 created_at=utc_now(),
             )
             .on_conflict_do_nothing(index_elements=["camera_id", "started_at"])

@@ -126,7 +126,12 @@ def completed(store: Store, certificate: dict[str, Any], at: datetime) -> dict[s
 def _clip_rows(conn: Connection, store: Store, scope: ErasureScope) -> list[Artefact]:
     # The row stays as a tombstone (id, camera, start) so that a re-upload is recognised, not stored.
     retire = update(clips).values(
-        status=scope.clip_status, deleted_at=scope.at, ai_label=None, ai_alert=None, ai_confidence=None
+        status=scope.clip_status,
+        deleted_at=scope.at,
+        ai_label=None,
+        ai_alert=None,
+        ai_confidence=None,
+        motion_track=None,
     )
     ids = scope.clip_ids
     for start in range(0, len(ids), _IN_BATCH):

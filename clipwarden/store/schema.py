@@ -135,6 +135,9 @@ clips = Table(
     Column("ai_alert", Boolean),
     Column("ai_confidence", Float),
     Column("ai_model_id", String(40)),  # the deployed model that labelled the clip; null: the rules
+    # What the camera measured per frame as it recorded (media.capture.track_document); cleared with the
+    # media. Null for a clip uploaded without one.
+    Column("motion_track", JSON(none_as_null=True)),
     Column("created_at", UTCDateTime, nullable=False),
     # When the media went, by deletion or by expiry.
     Column("deleted_at", UTCDateTime),

@@ -25,8 +25,9 @@ from cli_support import ok, refused
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from clipwarden.learn.features import clip_features
+from clipwarden.learn.features import summarise
 from clipwarden.learn.training import camera_of, deployed_model
+from clipwarden.media.capture import track_from_document
 from clipwarden.policy.decision import Actor
 from clipwarden.services import mode_at, owner, reviewer
 from clipwarden.services.consolidation import consolidate
@@ -242,8 +243,9 @@ def test_after_deployment_the_fleet_labels_new_clips_with_the_model(
         model_id, model = deployed_model(store) or (None, None)
         assert model_id == trained["model_id"] and model is not None
         for row in new:
+            # The fleet labelled it from the track its capture recorded, and stored that track with it.
             away = mode_at(store, row.household_id, row.started_at) == "away"
-            features = clip_features(store.blobs.get(row.blob_sha256), cameras[row.camera_id], away)
+            features = summarise(track_from_document(row.motion_track), cameras[row.camera_id], away)
             [(label, confidence)] = model.predict(features)
             assert (row.ai_model_id, row.ai_label, row.ai_alert) == (model_id, label, label == "intruder")
             assert row.ai_confidence == round(confidence, 3)

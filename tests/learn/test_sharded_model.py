@@ -103,10 +103,34 @@ def test_the_model_learns_its_training_items_and_answers_in_the_seven_labels() -
     assert models.load(models.dump(trained)).predict(features) == predicted
 
 
-def test_a_shard_with_one_label_says_it() -> None:
-    trained = models.train(["item_a", "item_b"], ["a", "b"], np.zeros((2, 3)), ["pet", "pet"], NAMES, 1, 0)
-    [(label, confidence)] = trained.predict(np.ones((1, 3)))
-    assert label == "pet" and confidence > 0.9
+RULED = ("a", *(f"rules_{label}" for label in LABELS))
+
+
+def _ruled(a: float, rules: Label) -> list[float]:
+    """A feature row: ``a`` and the rules' verdict, one-hot."""
+    return [a, *(float(label == rules) for label in LABELS)]
+
+
+def test_a_shard_that_learned_too_little_says_what_the_rules_say() -> None:
+    features = np.asarray([_ruled(0.0, "pet"), _ruled(1.0, "pet")])
+    trained = models.train(["item_a", "item_b"], ["a", "b"], features, ["pet", "pet"], RULED, 1, 0)
+    [(label, confidence)] = trained.predict(np.asarray(_ruled(0.5, "vehicle")))
+    assert (label, confidence) == ("vehicle", pytest.approx(models.RULES_PRIOR))
+
+
+def test_a_shard_corrects_the_rules_where_its_labels_show_them_wrong() -> None:
+    # The rules say intruder on every item; the labels say pet wherever ``a`` is positive.
+    a = np.random.default_rng(3).normal(size=80)
+    features = np.asarray([_ruled(value, "intruder") for value in a])
+    labels: list[Label] = ["pet" if value > 0 else "intruder" for value in a]
+    trained = models.train([f"i{i}" for i in range(80)], _keys(80), features, labels, RULED, 1, 0)
+    said = [label for label, _ in trained.predict(np.asarray([_ruled(1.5, "intruder"), _ruled(-1.5, "intruder")]))]
+    assert said == ["pet", "intruder"]
+
+
+def test_an_artefact_of_another_version_is_refused_with_a_way_out() -> None:
+    with pytest.raises(ValueError, match=r"another version of clipwarden.*train the model again"):
+        models.load(zlib.compress(b'{"format": "clipwarden-model/3"}'))
 
 
 @pytest.mark.parametrize("data", [b"not compressed", zlib.compress(b'{"format": "something else"}'), b""])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from clipwarden.domain import Camera
-from clipwarden.media.capture import CapturedClip, CaptureSettings, capture_window
+from clipwarden.media.capture import CapturedClip, CaptureSettings, capture_window, track_document, track_from_document
 from clipwarden.media.codec import decode_frames, probe
 from clipwarden.media.zones import zone_mask
 
@@ -72,6 +73,16 @@ def test_a_light_switched_on_triggers_a_clip_marked_as_a_global_change() -> None
     (captured,) = _capture(CAMERA, 40, [], light_on_at=100)
     assert captured.clip.started_at == START + timedelta(seconds=5)
     assert any(captured.track.global_change) and not any(captured.track.boxes)
+
+
+def test_the_track_records_each_frames_light_and_survives_storage_unchanged() -> None:
+    (captured,) = _capture(CAMERA, 40, [_walker(10, 13)], light_on_at=300)
+    track = captured.track
+    assert len(track.brightness) == len(track.colour) == track.frames == probe(captured.clip.data).frames
+    decoded = [float(frame[::8, ::8].mean()) for frame in decode_frames(captured.clip.data)]
+    # Measured before encoding, within the codec's error of what the MP4 shows.
+    assert np.allclose(track.brightness, decoded, atol=2.0)
+    assert track_from_document(json.loads(json.dumps(track_document(track)))) == track
 
 
 def test_motion_inside_a_motion_mask_records_nothing() -> None:

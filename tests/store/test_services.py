@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 from clipwarden import services
 from clipwarden.domain import Camera, Household, ModeChange
 from clipwarden.errors import ClipwardenError, Conflict, NotFound
+from clipwarden.media.capture import MotionTrack, track_from_document
+from clipwarden.media.motion import Box
 from clipwarden.services import erasure
 from clipwarden.store import FileBlobStore, Store, erasure_steps
 from clipwarden.store.erasure_steps import ErasureStep
@@ -91,6 +93,25 @@ def test_ingest_stores_the_row_and_the_bytes(store: Store, fleet: Fleet) -> None
     assert (clip["ai_label"], clip["ai_alert"]) == ("intruder", True)
     assert clip["sha256"] == fleet.sha256(clip_id)
     assert store.blobs.get(clip["sha256"]) == fleet.media[clip_id]
+
+
+def test_the_motion_track_is_stored_with_the_clip_and_goes_with_its_media(store: Store, fleet: Fleet) -> None:
+    track = MotionTrack(10, ((), (Box(0.1, 0.2, 0.3, 0.4),)), (False, True), (12.5, 80.25), (0.5, 3.0))
+    recording = fleet.recording("cam-hh-free", fleet.start + timedelta(minutes=5), seed=9)
+    clip_id = services.ingest_clip(store, recording, fleet.pet, track)
+    stored = _motion_track(store, clip_id)
+    assert stored is not None and track_from_document(stored) == track
+    assert _motion_track(store, fleet.clip_ids["hh-free"][0]) is None  # uploaded without one
+    services.delete_clip(store, clip_id)
+    assert _count(store, clips, clips.c.id == clip_id, clips.c.motion_track.is_(None)) == 1  # SQL NULL, not 'null'
+
+
+def _motion_track(store: Store, clip_id: str) -> dict[str, object] | None:
+    with store.connect() as conn:
+        document: dict[str, object] | None = conn.execute(
+            select(clips.c.motion_track).where(clips.c.id == clip_id)
+        ).scalar_one()
+    return document
 
 
 def test_ingest_is_idempotent(store: Store, fleet: Fleet) -> None:

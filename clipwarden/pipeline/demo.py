@@ -16,7 +16,7 @@ from clipwarden.audit.replay import replay
 from clipwarden.domain import LABELS
 from clipwarden.learn.evaluate import evaluate_review, evaluate_run, evaluate_screen
 from clipwarden.pipeline.fleet_run import FleetRun, Progress, run_fleet
-from clipwarden.pipeline.loop import close_loop
+from clipwarden.pipeline.loop import HeldOutDay, close_loop
 from clipwarden.pipeline.owner_run import run_owners
 from clipwarden.pipeline.review_run import run_reviewers
 from clipwarden.review import queue
@@ -50,18 +50,19 @@ def run_demo(
     # The store and the camera AI as the fleet left them, before the owners delete anything.
     stats = services.fleet_stats(store)
     evaluation = evaluate_run(store, config, run.clip_ids).as_dict()
-    if progress:
-        progress("owners", 0, 1)
-    fleet = build_fleet(config)
-    owners = run_owners(store, fleet, run.clip_ids, behaviour)
-    shift = config.start + timedelta(hours=config.hours)
-    # Retention runs before the shift as it would all along: a clip past its retention leaves the queue. Left
-    # queued, the oldest tasks of a day longer than a free plan's 24 hours, which the gate refuses to show,
-    # filled every offer's candidates, and the reviewers found no work with most of the queue still waiting.
-    before_shift = retention.sweep(store, shift)
-    reviewed = run_reviewers(store, fleet, shift, reviewers_per_site)
-    swept = retention.sweep(store, reviewed.finished_at)
-    learning = close_loop(store, config, workers, reviewed.finished_at)
+    with HeldOutDay(config) as held_out_day:  # captured beside the owners and reviewers
+        if progress:
+            progress("owners", 0, 1)
+        fleet = build_fleet(config)
+        owners = run_owners(store, fleet, run.clip_ids, behaviour)
+        shift = config.start + timedelta(hours=config.hours)
+        # Retention runs before the shift as it would all along: a clip past its retention leaves the queue.
+        # Left queued, the oldest tasks of a day longer than a free plan's 24 hours, which the gate refuses to
+        # show, filled every offer's candidates, and the reviewers found no work with most of the queue waiting.
+        before_shift = retention.sweep(store, shift)
+        reviewed = run_reviewers(store, fleet, shift, reviewers_per_site)
+        swept = retention.sweep(store, reviewed.finished_at)
+        learning = close_loop(store, held_out_day, reviewed.finished_at)
     report = {
         "run": run_summary(config, run),
         "store": stats,

@@ -5,11 +5,17 @@ held-out day (households and cameras of another seed, captured by the real pipel
 which the rules and the model are scored side by side: false alarms per 100 clips, intruder recall and
 7-label accuracy, before (the rules) and after (the model). A snapshot with no eligible clip ends the stage
 with the reason, not the demo.
+
+The held-out day depends on nothing the demo's store holds, so ``HeldOutDay`` captures it in a process of its
+own while the owners and reviewers work (one core renders the held-out fleet while the other serves the
+reviewers' renditions); the loop waits for it only when it scores.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -17,7 +23,6 @@ from typing import Any
 from clipwarden.learn import datasets, training
 from clipwarden.learn.datasets import NothingEligible
 from clipwarden.pipeline import heldout
-from clipwarden.pipeline.fleet_run import Progress
 from clipwarden.sim import SimConfig
 from clipwarden.store import Store
 
@@ -44,28 +49,42 @@ class LoopSettings:
     held_out_hours: float | None = None
 
 
+class HeldOutDay:
+    """The held-out fleet for a demo of ``config``, captured in a process of its own from the moment this is
+    made; ``result`` waits for it. Use as a context manager, so that the process is never left behind."""
+
+    def __init__(self, config: SimConfig, settings: LoopSettings = LoopSettings()) -> None:
+        # The same hours of the day as the demo's first ones (a day's scenes depend on the hour), another fleet.
+        self.config = replace(
+            config, seed=config.seed + HELD_OUT_SEED_OFFSET, hours=settings.held_out_hours or config.hours / 2
+        )
+        # spawn, not fork: the parent runs threads (progress display, database pool, the review server).
+        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self._captured = self._pool.submit(heldout.capture, self.config, 1)
+
+    def result(self) -> heldout.HeldOut:
+        return self._captured.result()
+
+    def __enter__(self) -> HeldOutDay:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+
 def close_loop(
-    store: Store,
-    config: SimConfig,
-    workers: int,
-    at: datetime,
-    settings: LoopSettings = LoopSettings(),
-    progress: Progress | None = None,
+    store: Store, held_out_day: HeldOutDay, at: datetime, settings: LoopSettings = LoopSettings()
 ) -> dict[str, Any]:
-    """Snapshot -> train -> deploy -> score the rules and the model on a held-out day."""
+    """Snapshot -> train -> deploy -> score the rules and the model on the held-out day."""
     started = time.perf_counter()
     try:
         snapshot = datasets.snapshot(store, at)
     except NothingEligible as nothing:
         return {"skipped": str(nothing)}
     shards = settings.shards or shards_for(snapshot["items"])
-    trained = training.train(store, snapshot["snapshot_id"], shards, settings.seed, at, workers=workers)
+    trained = training.train(store, snapshot["snapshot_id"], shards, settings.seed, at)
     deployed = training.deploy(store, trained["model_id"], at)
-    # The same hours of the day as the demo's first ones (a day's scenes depend on the hour), another fleet.
-    held_config = replace(
-        config, seed=config.seed + HELD_OUT_SEED_OFFSET, hours=settings.held_out_hours or config.hours / 2
-    )
-    held_out = heldout.capture(held_config, workers, progress)
+    held_config, held_out = held_out_day.config, held_out_day.result()
     scores: dict[str, Any]
     if held_out.clips:
         rules, learned = heldout.score(held_out, {trained["model_id"]: heldout.load_model(store, trained["model_id"])})

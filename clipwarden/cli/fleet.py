@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from clipwarden.cli.app import Settings, app, check_workers, console, err_console, settings
@@ -64,18 +64,32 @@ def _parse_size(size: str) -> tuple[int, int]:
     return width, height
 
 
-# What each pipeline stage is called on the progress bar.
-_STAGES = {"capture": "capturing activity windows", "owners": "owners, screen, queue, retention, audit"}
+# What each pipeline stage is called on its progress bar, and what its counts count.
+_STAGES = {
+    "capture": "capture: activity windows",
+    "owners": "owners act, screen, queue",
+    "review": "reviewers: views",
+    "learning": "learning loop: steps",
+    "audit": "audit log verified",
+}
 
 
 @contextmanager
 def _progress_bar(opts: Settings) -> Iterator[PipelineProgress]:
+    """A bar per stage, each added when its stage first reports and left complete when the next begins."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=opts.json) as progress:
-        task = progress.add_task(_STAGES["capture"], total=None)
+        bars: dict[str, TaskID] = {}
+        totals: dict[str, int] = {}
 
         def advance(stage: str, done: int, total: int) -> None:
-            progress.update(task, description=_STAGES.get(stage, stage), completed=done, total=total)
+            if stage not in bars:
+                for earlier, bar in bars.items():  # a stage that reported last short of its total is over
+                    progress.update(bar, completed=totals[earlier])
+                    progress.stop_task(bar)
+                bars[stage] = progress.add_task(_STAGES.get(stage, stage), total=total)
+            totals[stage] = total
+            progress.update(bars[stage], completed=done, total=total)
 
         yield advance
 
@@ -170,6 +184,7 @@ def _print_demo(report: dict[str, Any], *paths: object) -> None:
     console.print(f"stored: {report['store']['clips']} clips, {report['store']['bytes_stored']:,} bytes")
     _print_consent(report)
     _print_learning(report["learning"])
+    console.print(f"the demo took {report['wall_s']:.1f} s wall, {report['cpu_s']:.1f} CPU-seconds in all processes")
     console.print("report: " + ", ".join(str(path) for path in paths))
 
 

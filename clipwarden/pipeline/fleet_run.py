@@ -54,7 +54,7 @@ def run_fleet(
 ) -> FleetRun:
     """Run the simulated fleet for `config` and ingest every clip its cameras record, labelled by ``ai``
     (default: the deployed model, else the rules)."""
-    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     ai = ai or fleet_ai(store)  # first: an altered model stops the run before anything is stored
     fleet = build_fleet(config)
     _register(store, fleet)
@@ -71,7 +71,7 @@ def run_fleet(
         if progress:
             progress("capture", done, len(windows))
     run.wall_s = time.perf_counter() - started
-    run.cpu_s = _cpu_seconds() - cpu_started
+    run.cpu_s = cpu_seconds() - cpu_started
     return run
 
 
@@ -109,7 +109,7 @@ def _capture_one(window: ActivityWindow) -> list[CapturedClip]:
     return list(capture_window(camera, window.start, _worker_fleet.render(window)))
 
 
-def _cpu_seconds() -> float:
+def cpu_seconds() -> float:
     """CPU time of this process and of its finished children (the worker pool)."""
     own = time.process_time()
     children = os.times()

@@ -23,6 +23,7 @@ from typing import Any
 from clipwarden.learn import datasets, training
 from clipwarden.learn.datasets import NothingEligible
 from clipwarden.pipeline import heldout
+from clipwarden.pipeline.fleet_run import Progress
 from clipwarden.sim import SimConfig
 from clipwarden.store import Store
 
@@ -73,17 +74,27 @@ class HeldOutDay:
 
 
 def close_loop(
-    store: Store, held_out_day: HeldOutDay, at: datetime, settings: LoopSettings = LoopSettings()
+    store: Store,
+    held_out_day: HeldOutDay,
+    at: datetime,
+    settings: LoopSettings = LoopSettings(),
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Snapshot -> train -> deploy -> score the rules and the model on the held-out day."""
+    """Snapshot -> train -> deploy -> score the rules and the model on the held-out day; ``progress`` hears
+    of each of the four steps done."""
     started = time.perf_counter()
+    step = progress or (lambda stage, done, total: None)
+    step("learning", 0, 4)
     try:
         snapshot = datasets.snapshot(store, at)
     except NothingEligible as nothing:
         return {"skipped": str(nothing)}
+    step("learning", 1, 4)
     shards = settings.shards or shards_for(snapshot["items"])
     trained = training.train(store, snapshot["snapshot_id"], shards, settings.seed, at)
+    step("learning", 2, 4)
     deployed = training.deploy(store, trained["model_id"], at)
+    step("learning", 3, 4)
     held_config, held_out = held_out_day.config, held_out_day.result()
     scores: dict[str, Any]
     if held_out.clips:
@@ -91,6 +102,7 @@ def close_loop(
         scores = {"before": rules.as_dict(), "after": learned.as_dict()}
     else:
         scores = {"unscored": "the held-out fleet recorded no clip to score the rules and the model on"}
+    step("learning", 4, 4)
     summary = _summary(snapshot, trained, deployed, held_config, held_out)
     return summary | scores | {"wall_s": round(time.perf_counter() - started, 2)}
 

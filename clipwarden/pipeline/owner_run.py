@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from clipwarden.errors import Conflict
+from clipwarden.pipeline.fleet_run import Progress
 from clipwarden.policy.decision import Actor
 from clipwarden.policy.gate import Denied
 from clipwarden.review import queue
@@ -64,7 +65,9 @@ class _State:
     held: set[str] = field(default_factory=set)  # clips the screen held
 
 
-def run_owners(store: Store, fleet: SimFleet, clip_ids: list[str], behaviour: OwnerBehaviour) -> OwnerRun:
+def run_owners(
+    store: Store, fleet: SimFleet, clip_ids: list[str], behaviour: OwnerBehaviour, progress: Progress | None = None
+) -> OwnerRun:
     """Carry out the simulated owners' actions on the clips one fleet run stored."""
     end = fleet.config.start + timedelta(hours=fleet.config.hours)
     actors = {h.id: _owner_account(store, h.id, fleet.config.start) for h in fleet.households}
@@ -74,7 +77,10 @@ def run_owners(store: Store, fleet: SimFleet, clip_ids: list[str], behaviour: Ow
     # that end at one instant then queue in the same order in every run.
     seen.sort(key=lambda clip: (clip.started_at, clip.camera_id))
     state = _State(OwnerRun())
-    for at, action in _timeline(plan_owner_actions(behaviour, fleet, seen), seen):
+    timeline = list(_timeline(plan_owner_actions(behaviour, fleet, seen), seen))
+    for done, (at, action) in enumerate(timeline, start=1):
+        if progress:
+            progress("owners", done, len(timeline))
         if isinstance(action, str):
             _intake(store, action, at, state.run)
             continue

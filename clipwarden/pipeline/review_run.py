@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +24,8 @@ import httpx
 import uvicorn
 from sqlalchemy import select
 
+from clipwarden.pipeline.fleet_run import Progress
+from clipwarden.review import queue
 from clipwarden.review.leases import ReviewSettings
 from clipwarden.services import consolidation
 from clipwarden.services.users import add_user
@@ -75,9 +77,15 @@ class _Seat:
 
 
 def run_reviewers(
-    store: Store, fleet: SimFleet, start: datetime, per_site: int = 2, settings: ReviewSettings = ReviewSettings()
+    store: Store,
+    fleet: SimFleet,
+    start: datetime,
+    per_site: int = 2,
+    settings: ReviewSettings = ReviewSettings(),
+    progress: Progress | None = None,
 ) -> ReviewRun:
-    """Let ``per_site`` simulated reviewers at each site work the queue from ``start`` until it is empty."""
+    """Let ``per_site`` simulated reviewers at each site work the queue from ``start`` until it is empty;
+    ``progress`` hears of each view against the views so far plus the answers the queue still wants."""
     clock = SimClock(start)
     profiles = build_reviewers(fleet.config.seed, per_site)
     seats = [_Seat(p, add_user(store, "reviewer", None, p.site, start)["token"]) for p in profiles]
@@ -87,7 +95,14 @@ def run_reviewers(
     app.state.review_settings = settings
     with _served(app) as client:
         for _ in range(ROUNDS):
-            _work_the_queue(store, client, clock, seats, eyes, run, fleet.config.seed)
+            with store.connect() as conn:
+                wanted = run.views + queue.answers_wanted(conn)
+
+            def viewed(wanted: int = wanted) -> None:
+                if progress:
+                    progress("review", run.views, max(wanted, run.views))
+
+            _work_the_queue(store, client, clock, seats, eyes, run, fleet.config.seed, viewed)
             run.consolidation = consolidation.consolidate(store, clock.now)
             run.adjudications += run.consolidation["adjudications_queued"]
             if not run.consolidation["adjudications_queued"]:
@@ -104,6 +119,7 @@ def _work_the_queue(
     eyes: Eyes,
     run: ReviewRun,
     seed: int,
+    viewed: Callable[[], None],
 ) -> None:
     ready = [(clock.now, index) for index in range(len(seats))]
     heapq.heapify(ready)
@@ -112,6 +128,7 @@ def _work_the_queue(
         at, index = heapq.heappop(ready)
         clock.now = at
         finished = _one_task(store, client, clock, seats[index], eyes, run, seed)
+        viewed()
         latest = max(latest, clock.now)
         if finished is not None:
             heapq.heappush(ready, (finished, index))

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select, update
 from clipwarden.review import leases
 from clipwarden.store import Store
 from clipwarden.store.erasure_steps import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
-from clipwarden.store.schema import review_tasks
+from clipwarden.store.schema import review_annotations, review_tasks
 
 _tasks = review_tasks.c
 _IN_BATCH = 500  # ids per IN (...), within both backends' parameter limits
@@ -65,6 +65,14 @@ def queued_tasks(conn: Connection, clip_id: str | None = None) -> list[str]:
     if clip_id is not None:
         query = query.where(_tasks.clip_id == clip_id)
     return list(conn.execute(query).scalars())
+
+
+def answers_wanted(conn: Connection) -> int:
+    """Answers the queued tasks still want (gold tasks, answered without end, left out)."""
+    open_tasks = select(_tasks.id).where(_tasks.status == "queued", _tasks.gold_label.is_(None))
+    needed = select(func.coalesce(func.sum(_tasks.answers_needed), 0)).where(_tasks.id.in_(open_tasks))
+    given = select(func.count()).select_from(review_annotations).where(review_annotations.c.task_id.in_(open_tasks))
+    return max(0, int(conn.execute(needed).scalar_one()) - int(conn.execute(given).scalar_one()))
 
 
 def summary(store: Store) -> dict[str, Any]:

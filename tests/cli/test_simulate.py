@@ -6,6 +6,7 @@ data dir at once."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -159,12 +160,21 @@ def test_two_simulate_runs_on_one_data_dir_at_once_store_each_clip_once(tmp_path
 
 def test_the_demo_writes_its_report_and_counts_what_it_stored(cli_raw: Callable[..., Any], tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    report = _run(cli_raw, data, "demo", "--households", "1", "--hours", "12", "--seed", "8", "--workers", "1")
+    # As a person runs it, without --json: a bar per stage on stderr, each left full, then the summary.
+    shown = cli_raw("--data", str(data), "demo", "--households", "1", "--hours", "12", "--seed", "8", "--workers", "1")
+    assert shown.code == 0, shown.err
+    bars = [line for line in shown.err.splitlines() if line.strip()]
+    stages = ("capture", "owners act", "reviewers", "learning loop", "audit log")
+    assert [next(i for i, line in enumerate(bars) if line.startswith(stage)) for stage in stages] == [0, 1, 2, 3, 4]
+    for line in bars:
+        done, total = re.search(r"(\d+)/(\d+)", line).groups()  # type: ignore[union-attr]
+        assert done == total, line
+    report = json.loads((data / "report.json").read_text())
+    assert f"the demo took {report['wall_s']:.1f} s wall" in shown.out
     # The day ended two hours ago, and the reviewers' simulated work is over before now.
     day_ends = datetime.fromisoformat(report["run"]["start"]) + timedelta(hours=12)
     assert datetime.now(UTC) - timedelta(hours=2, minutes=5) <= day_ends <= datetime.now(UTC) - timedelta(hours=2)
     assert datetime.fromisoformat(report["review"]["finished_at"]) <= datetime.now(UTC)
-    assert json.loads((data / "report.json").read_text()) == json.loads(json.dumps(report))
     html = (data / "report.html").read_text()
     assert "clipwarden demo report" in html and f"<td>{report['run']['clips']}</td>" in html
     stored = _run(cli_raw, data, "clips", "list")
@@ -172,6 +182,7 @@ def test_the_demo_writes_its_report_and_counts_what_it_stored(cli_raw: Callable[
     assert report["run"]["clips"] == report["evaluation"]["clips"] == len(stored) + deleted >= 1
     assert sum(report["evaluation"]["truth_by_label"].values()) == report["run"]["clips"]
     assert report["audit"]["verified"] and report["audit"]["views_without_consent"] == 0
+    assert report["wall_s"] > report["run"]["wall_s"] > 0 and report["cpu_s"] > report["run"]["cpu_s"]
     # The simulated day ended now: its newest clip is still the owner's to take away after the demo.
     newest = stored[-1]["id"]
     assert _run(cli_raw, data, "clips", "export", newest, str(tmp_path / "newest.mp4"))["id"] == newest
@@ -184,6 +195,7 @@ def test_the_demo_owners_share_withdraw_and_delete_through_the_gate(
     rates = ["--share-rate", "1", "--withdraw-rate", "0.5", "--delete-rate", "0.3", "--tester-rate", "1"]
     rates += ["--reviewers-per-site", "0"]  # reviewing is the next test's
     report = _run(cli_raw, data, "demo", "--households", "2", "--hours", "12", "--seed", "7", *MONDAY, *rates)
+    assert json.loads((data / "report.json").read_text()) == json.loads(json.dumps(report))  # what --json printed
     owners, queue = report["owners"], report["review_queue"]
     assert owners["tester_households"] == 2
     assert owners["actions"]["share"] >= 3 and owners["actions"]["withdraw"] >= 1 and owners["actions"]["delete"] >= 1

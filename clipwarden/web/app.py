@@ -255,8 +255,10 @@ def _install_error_handlers(app: FastAPI, clock: Callable[[], datetime]) -> None
         return refuse(request, Refusal(422, jsonable_encoder(error.errors())))
 
     @app.exception_handler(StarletteHTTPException)
-    def http_refusal(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    def http_refusal(request: Request, error: StarletteHTTPException) -> Response:
         if error.status_code == 404 and error.detail == "Not Found":  # an unknown route: nothing to log
+            if pages.wants_page(request):
+                return pages.unknown_address_page(request)
             return JSONResponse({"detail": error.detail}, status_code=404)
         headers = error.headers or {}
         if error.status_code == 405:  # Starlette names the methods of the first route at the path only

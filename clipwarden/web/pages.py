@@ -98,9 +98,39 @@ def refused_page(request: Request, refusal: Refusal) -> Response:
     session = request.state.page_session if hasattr(request.state, "page_session") else _resumed(request)
     actor = session.actor if session is not None else getattr(request.state, "actor", None)
     answer = log_refusal(request, refusal, actor, _now(request))
-    page = render(request, "error.html", status=answer.status, code=answer.status, detail=answer.detail)
+    page = error_page(request, answer.status, str(answer.detail))
     page.headers.update(answer.headers)
     return page
+
+
+# What a refusal's status means, as the error page's heading says it.
+_HEADINGS = {
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not possible here",
+    409: "Not possible now",
+    413: "Too large",
+    422: "Something in the form was not right",
+    429: "Too many tries",
+}
+
+
+def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
+    """The page a browser is shown for a refusal: a heading in words, what was wrong, and that nothing changed."""
+    heading = _HEADINGS.get(status, "That could not be done")
+    return render(request, "error.html", status=status, heading=heading, detail=detail)
+
+
+def unknown_address_page(request: Request) -> Response:
+    """An address no page or API route answers: nothing was asked of anyone, so nothing is logged."""
+    detail = "There is no page at this address. Check it, or start again from the home page."
+    return _hardened(render(request, "error.html", status=404, heading=_HEADINGS[404], detail=detail, logged=False))
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page (HTML in its Accept header), not a client of the JSON API."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -251,4 +251,22 @@ def test_the_auditor_console_shows_the_head_a_checked_proof_the_replay_and_quara
 
 
 def test_owners_do_not_get_the_auditor_console(free: PageClient) -> None:
-    assert free.get("/audit").status_code == 403
+    refused = free.get("/audit")
+    assert refused.status_code == 403
+    assert re.search(r"<h1>\s*Not allowed\s*</h1>", refused.text)
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_an_unknown_address_is_a_page_in_words_for_a_browser_and_json_for_the_api(free: PageClient, site: Site) -> None:
+    before = audit_size(site.store)
+    page = free.get("/no-such-page", headers=BROWSER)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert re.search(r"<h1>\s*Not found\s*</h1>", page.text) and "no page at this address" in page.text
+    assert "written to the audit log" not in page.text  # nothing was asked of anyone: nothing logged
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    for path, headers in (("/no-such-page", {"Accept": "application/json"}), ("/api/no-such-route", BROWSER)):
+        answer = free.get(path, headers=headers)
+        assert (answer.status_code, answer.json()) == (404, {"detail": "Not Found"}), path
+    assert audit_size(site.store) == before

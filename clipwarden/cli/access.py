@@ -1,4 +1,4 @@
-"""`users add`, `users password`, `serve`, and `audit replay`: accounts, the web app, and the independent
+"""`users add`, `users list`, `users password`, `serve`, and `audit replay`: accounts, the web app, and the independent
 replay."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import sys
 from datetime import timedelta
 
 import typer
+from rich.table import Table
 
 from clipwarden.audit import AuditLog
 from clipwarden.audit.replay import replay
@@ -15,7 +16,7 @@ from clipwarden.cli.audit import audit_app
 from clipwarden.cli.owner import opened_store
 from clipwarden.errors import ClipwardenError
 from clipwarden.review.leases import ReviewSettings
-from clipwarden.services.users import add_user, set_password
+from clipwarden.services.users import add_user, list_users, set_password
 from clipwarden.times import utc_now
 
 users_app = typer.Typer(help="Accounts, their API tokens and their passwords.", no_args_is_help=True)
@@ -28,6 +29,9 @@ def users_add(
     role: str = typer.Option(..., "--role", help="owner, reviewer, auditor or admin."),
     household: str | None = typer.Option(None, "--household", help="The owner's household."),
     site: str | None = typer.Option(None, "--site", help="The reviewer's site: in-hyd, ro-buc or us-sea."),
+    name: str | None = typer.Option(
+        None, "--name", help="A unique name to sign in with, besides the account id (default: the id)."
+    ),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read a password for the web pages from standard input (one line)."
     ),
@@ -35,11 +39,35 @@ def users_add(
     """Create an account and print its API token (shown once; only its hash is kept)."""
     password = _password_from_stdin() if password_stdin else None
     with opened_store(ctx) as store:
-        account = add_user(store, role, household, site, utc_now(), password=password)
+        account = add_user(store, role, household, site, utc_now(), password=password, name=name)
     settings(ctx).emit(
-        {"user_id": account["user_id"], "token": account["token"]},
-        lambda: console.print(f"user {account['user_id']} ({role})\ntoken {account['token']}", highlight=False),
+        {"user_id": account["user_id"], "name": account["name"], "token": account["token"]},
+        lambda: console.print(
+            f"user {account['user_id']} ({role}), named {account['name']}\ntoken {account['token']}", highlight=False
+        ),
     )
+
+
+@users_app.command("list")
+def users_list(
+    ctx: typer.Context,
+    role: str | None = typer.Option(None, "--role", help="Only accounts of this role."),
+) -> None:
+    """The accounts, oldest first: name, role, household or site, whether they can sign in to the pages."""
+    with opened_store(ctx) as store:
+        accounts = list_users(store, role)
+
+    def table() -> None:
+        shown = Table("name", "account id", "role", "household or site", "password", "last sign-in")
+        for account in accounts:
+            where = account["household_id"] or account["site"] or ""
+            password = "yes" if account["has_password"] else "no"
+            shown.add_row(
+                account["name"], account["user_id"], account["role"], where, password, account["last_sign_in"] or ""
+            )
+        console.print(shown)
+
+    settings(ctx).emit(accounts, table)
 
 
 @users_app.command("password")

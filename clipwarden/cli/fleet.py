@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -15,7 +17,7 @@ from rich.table import Table
 from clipwarden.cli.app import Settings, app, check_workers, console, err_console, settings
 from clipwarden.errors import ClipwardenError
 from clipwarden.learn.deployed import fleet_ai
-from clipwarden.pipeline.demo import REVIEWERS_SHIFT, run_demo, run_summary
+from clipwarden.pipeline.demo import REVIEWERS_SHIFT, demo_accounts, run_demo, run_summary
 from clipwarden.pipeline.fleet_run import Progress as PipelineProgress
 from clipwarden.pipeline.fleet_run import default_workers, run_fleet
 from clipwarden.report import write_report
@@ -24,6 +26,7 @@ from clipwarden.sim.owners import OwnerBehaviour
 from clipwarden.store import open_store
 from clipwarden.times import parse_instant, utc_now
 
+ACCOUNTS_FILE = "demo-accounts.txt"  # in the data dir: `demo --accounts`
 _START_HELP = "When the simulated hours begin, ISO 8601 with an offset (default: so that they end now)."
 
 
@@ -136,6 +139,12 @@ def demo(
         OwnerBehaviour.tester, "--tester-rate", help="Share of households in the tester program."
     ),
     reviewers_per_site: int = typer.Option(3, "--reviewers-per-site", help="Simulated reviewers at each site (0-50)."),
+    accounts: bool = typer.Option(
+        False,
+        "--accounts",
+        help=f"Afterwards, give an owner per household, a reviewer per site and an auditor passwords to sign in"
+        f" to the pages with (written to {ACCOUNTS_FILE} in the data dir, readable by you only).",
+    ),
     start: str | None = typer.Option(
         None,
         "--start",
@@ -157,13 +166,27 @@ def demo(
     behaviour = OwnerBehaviour(
         share_if_ai_wrong=share_rate, withdraw=withdraw_rate, delete=delete_rate, tester=tester_rate
     )
-    with open_store(opts.data_dir, opts.db_url) as store, _progress_bar(opts) as progress:
-        report = run_demo(store, config, workers, behaviour, progress, reviewers_per_site).report
+    with open_store(opts.data_dir, opts.db_url) as store:
+        with _progress_bar(opts) as progress:
+            report = run_demo(store, config, workers, behaviour, progress, reviewers_per_site).report
+        made = demo_accounts(store, config, utc_now()) if accounts else []
     paths = write_report(report, opts.data_dir)
-    opts.emit(report, lambda: _print_demo(report, *paths))
+    accounts_file = _write_accounts(opts.data_dir / ACCOUNTS_FILE, made) if made else None
+    opts.emit(report, lambda: _print_demo(report, *paths, accounts_file=accounts_file))
 
 
-def _print_demo(report: dict[str, Any], *paths: object) -> None:
+def _write_accounts(path: Path, made: list[dict[str, str]]) -> Path:
+    """The accounts and their passwords, one per line, in a file only its user may read (mode 600)."""
+    lines = ["# name\tpassword\trole\thousehold or site: sign in at /sign-in with the name and the password"]
+    lines += ["\t".join((account["name"], account["password"], account["role"], account["of"])) for account in made]
+    path.unlink(missing_ok=True)  # a file left by an earlier demo may have other permissions
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write("\n".join(lines) + "\n")
+    return path
+
+
+def _print_demo(report: dict[str, Any], *paths: object, accounts_file: Path | None = None) -> None:
     console.print(_key_values("run", report["run"]))
     evaluation = report["evaluation"]
     labels = Table(title="clips per label", title_justify="left")
@@ -186,6 +209,9 @@ def _print_demo(report: dict[str, Any], *paths: object) -> None:
     _print_learning(report["learning"])
     console.print(f"the demo took {report['wall_s']:.1f} s wall, {report['cpu_s']:.1f} CPU-seconds in all processes")
     console.print("report: " + ", ".join(str(path) for path in paths))
+    if accounts_file is not None:
+        where = f"accounts for the pages (`clipwarden serve`, then sign in): {accounts_file}, readable by you only"
+        console.print(where, soft_wrap=True, highlight=False)
 
 
 def _print_learning(learning: dict[str, Any]) -> None:

@@ -6,10 +6,13 @@ prints and writes."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import select
 
 from clipwarden import services
 from clipwarden.audit import AuditLog
@@ -21,10 +24,12 @@ from clipwarden.pipeline.loop import HeldOutDay, close_loop
 from clipwarden.pipeline.owner_run import run_owners
 from clipwarden.pipeline.review_run import run_reviewers
 from clipwarden.review import queue
-from clipwarden.services import erasure_requests, retention
+from clipwarden.services import erasure_requests, retention, users
 from clipwarden.sim import SimConfig, build_fleet
 from clipwarden.sim.owners import OwnerBehaviour
+from clipwarden.sim.reviewers import SITE_DEFAULTS
 from clipwarden.store import Store
+from clipwarden.store.schema import households
 from clipwarden.times import iso_utc
 
 # The simulated reviewers work the queue after the simulated day, in simulated time. By default the day
@@ -89,6 +94,30 @@ def run_demo(
         "cpu_s": round(cpu_seconds() - cpu_started, 2),
     }
     return Demo(report, run)
+
+
+def demo_accounts(store: Store, config: SimConfig, at: datetime) -> list[dict[str, str]]:
+    """Accounts a person can sign in to the pages with after the demo, each with a new random password: an
+    owner per household still active (``owner-1``...), a reviewer per site of the demo's reviewers
+    (``reviewer-in-hyd``...) and an ``auditor``. A name an earlier demo in this data dir made gets a new password."""
+    wanted: list[tuple[str, str, str | None, str | None]] = []
+    with store.connect() as conn:
+        active = set(conn.execute(select(households.c.id).where(households.c.status == "active")).scalars())
+    for number, household in enumerate(build_fleet(config).households, start=1):
+        if household.id in active:
+            wanted.append((f"owner-{number}", "owner", household.id, None))
+    wanted += [(f"reviewer-{site}", "reviewer", None, site) for site in SITE_DEFAULTS]
+    wanted.append(("auditor", "auditor", None, None))
+    existing = {account["name"]: account["user_id"] for account in users.list_users(store)}
+    made = []
+    for name, role, household_id, site in wanted:
+        password = secrets.token_urlsafe(12)
+        if name in existing:
+            users.set_password(store, existing[name], password, at)
+        else:
+            users.add_user(store, role, household_id, site, at, password=password, name=name)
+        made.append({"name": name, "password": password, "role": role, "of": household_id or site or ""})
+    return made
 
 
 def run_summary(config: SimConfig, run: FleetRun) -> dict[str, Any]:

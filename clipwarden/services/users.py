@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -12,10 +13,10 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy import Connection, Row, delete, or_, select, update
 
 from clipwarden.consent.vocabulary import SITES
-from clipwarden.errors import ClipwardenError, NotFound, TooManyAttempts
+from clipwarden.errors import ClipwardenError, Conflict, NotFound, TooManyAttempts
 from clipwarden.policy.decision import ROLES, Actor
 from clipwarden.services.audit_trail import log_change
 from clipwarden.store import Store
@@ -48,16 +49,21 @@ def add_user(
     site: str | None,
     at: datetime,
     password: str | None = None,
+    name: str | None = None,
 ) -> dict[str, Any]:
-    """Create an account; return its id and its API token (shown once: only its hash is kept). With a
-    password, the account may also sign in to the web pages."""
+    """Create an account; return its id, its name (the id where none is given) and its API token (shown once:
+    only its hash is kept). With a password, the account may also sign in to the web pages."""
     _check_account(role, household_id, site)
+    if name is not None:
+        check_name(name)
     password_hash = None if password is None else _hash_password(password)
     token = secrets.token_urlsafe(_TOKEN_BYTES)
     user_id = f"user_{uuid.uuid4().hex[:16]}"
     with store.begin() as conn:
         if household_id is not None:
             active_household(conn, household_id)
+        if name is not None and conn.execute(select(users.c.id).where(users.c.name == name)).first() is not None:
+            raise Conflict(f"an account named {name!r} exists already; choose another name")
         conn.execute(
             users.insert().values(
                 id=user_id,
@@ -68,9 +74,54 @@ def add_user(
                 token_sha256=_digest(token),
                 created_at=at,
                 password_hash=password_hash,
+                name=name or user_id,
             )
         )
-    return {"user_id": user_id, "token": token, "role": role, "household_id": household_id, "site": site}
+    return {
+        "user_id": user_id,
+        "name": name or user_id,
+        "token": token,
+        "role": role,
+        "household_id": household_id,
+        "site": site,
+    }
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@ -]{0,63}")
+
+
+def check_name(name: str) -> None:
+    """A name is 1-64 letters, digits, spaces and ``. _ @ -``, starting with a letter or digit, and never in
+    the form of an account id (one signs in with either, so neither may stand for another account)."""
+    if not _NAME.fullmatch(name) or name != name.strip():
+        raise ClipwardenError(
+            f"--name {name!r}: 1 to 64 letters, digits, spaces or . _ @ -, starting with a letter or digit"
+        )
+    if name.startswith("user_"):
+        raise ClipwardenError(f"--name {name!r}: names starting with user_ are kept for account ids")
+
+
+def list_users(store: Store, role: str | None = None) -> list[dict[str, Any]]:
+    """The accounts, oldest first: CONTRACT's ``users list``."""
+    if role is not None and role not in ROLES:
+        raise ClipwardenError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    query = select(users).order_by(users.c.created_at, users.c.id)
+    if role is not None:
+        query = query.where(users.c.role == role)
+    with store.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        {
+            "user_id": row.id,
+            "name": row.name,
+            "role": row.role,
+            "household_id": row.household_id,
+            "site": row.site,
+            "has_password": row.password_hash is not None,
+            "last_sign_in": None if row.last_sign_in_at is None else iso_utc(row.last_sign_in_at),
+        }
+        for row in rows
+    ]
 
 
 def set_password(store: Store, user_id: str, password: str, at: datetime) -> dict[str, Any]:
@@ -90,19 +141,20 @@ def set_password(store: Store, user_id: str, password: str, at: datetime) -> dic
     return {"user_id": user_id, "password_set_at": iso_utc(at)}
 
 
-def authenticate(store: Store, user_id: str, password: str, at: datetime) -> Actor | None:
-    """The account if the password is its own; None otherwise. An unknown account, or one without a
-    password, costs the same Argon2 verification as a wrong password, so timing tells nothing. While the
-    id is paused after failed sign-ins (``sign_in_pause``), raises ``TooManyAttempts`` without trying."""
-    account_sha256 = _digest(user_id)
+def authenticate(store: Store, who: str, password: str, at: datetime) -> Actor | None:
+    """The account named or numbered ``who`` if the password is its own; None otherwise. An unknown account,
+    or one without a password, costs the same Argon2 verification as a wrong password, so timing tells
+    nothing. While the account is paused after failed sign-ins (``sign_in_pause``; counted per account,
+    whether it was given by name or id), raises ``TooManyAttempts`` without trying."""
     with store.connect() as conn:
-        row = conn.execute(select(users).where(users.c.id == user_id)).first()
+        row = conn.execute(select(users).where(or_(users.c.id == who, users.c.name == who))).first()
+        account_sha256 = _digest(row.id if row is not None else who)
         paused_until = conn.execute(
             select(sign_in_failures.c.paused_until).where(sign_in_failures.c.account_sha256 == account_sha256)
         ).scalar()
     if paused_until is not None and paused_until > at:
         wait = math.ceil((paused_until - at).total_seconds())
-        raise TooManyAttempts(f"too many failed sign-ins for this account id; try again in {wait} s", wait)
+        raise TooManyAttempts(f"too many failed sign-ins for this account; try again in {wait} s", wait)
     stored = row.password_hash if row is not None and row.password_hash else _decoy_hash()
     try:
         matched = _hasher.verify(stored, password) and row is not None and bool(row.password_hash)
@@ -112,11 +164,11 @@ def authenticate(store: Store, user_id: str, password: str, at: datetime) -> Act
         _count_failure(store, account_sha256, at)
         return None
     rehash = _hasher.check_needs_rehash(stored)  # the hasher's parameters were raised since: upgrade the hash
-    if paused_until is not None or rehash:
-        with store.begin() as conn:
+    with store.begin() as conn:
+        if paused_until is not None:
             conn.execute(delete(sign_in_failures).where(sign_in_failures.c.account_sha256 == account_sha256))
-            if rehash:
-                conn.execute(update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password)))
+        signed_in = update(users).where(users.c.id == row.id).values(last_sign_in_at=at)
+        conn.execute(signed_in.values(password_hash=_hasher.hash(password)) if rehash else signed_in)
     return actor_of(row)
 
 

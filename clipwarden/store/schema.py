@@ -251,6 +251,9 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # Argon2id, for signing in to the web pages (clipwarden.web.sessions); NULL: API token only.
     Column("password_hash", Text),
+    # What one signs in with, besides the id; the account's own handle, never shown to others (the pseudonym is).
+    Column("name", String(64), nullable=False, unique=True),
+    Column("last_sign_in_at", UTCDateTime),
     _one_of("role", USER_ROLES),
 )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,7 +19,9 @@ import pytest
 
 from clipwarden.media.codec import decode_frames, probe
 from clipwarden.media.zones import zone_mask
+from clipwarden.services.users import authenticate
 from clipwarden.sim import SimConfig, build_fleet
+from clipwarden.store import open_store
 
 # One household, two cameras that both have privacy zones: a few clips, quickly. Its hours end now, so
 # what they hold depends on the time of day; runs that count on what happens give a start.
@@ -161,7 +164,8 @@ def test_two_simulate_runs_on_one_data_dir_at_once_store_each_clip_once(tmp_path
 def test_the_demo_writes_its_report_and_counts_what_it_stored(cli_raw: Callable[..., Any], tmp_path: Path) -> None:
     data = tmp_path / "demo"
     # As a person runs it, without --json: a bar per stage on stderr, each left full, then the summary.
-    shown = cli_raw("--data", str(data), "demo", "--households", "1", "--hours", "12", "--seed", "8", "--workers", "1")
+    demo = ["demo", "--households", "1", "--hours", "12", "--seed", "8", "--workers", "1", "--accounts"]
+    shown = cli_raw("--data", str(data), *demo)
     assert shown.code == 0, shown.err
     bars = [line for line in shown.err.splitlines() if line.strip()]
     stages = ("capture", "owners act", "reviewers", "learning loop", "audit log")
@@ -171,6 +175,24 @@ def test_the_demo_writes_its_report_and_counts_what_it_stored(cli_raw: Callable[
         assert done == total, line
     report = json.loads((data / "report.json").read_text())
     assert f"the demo took {report['wall_s']:.1f} s wall" in shown.out
+    # --accounts: an owner, a reviewer per site and an auditor can sign in to the pages, from a file only its
+    # user may read; the passwords are in no report.
+    accounts = data / "demo-accounts.txt"
+    assert str(accounts) in shown.out and stat.S_IMODE(accounts.stat().st_mode) == 0o600
+    rows = [line.split("\t") for line in accounts.read_text().splitlines() if not line.startswith("#")]
+    assert [(name, role) for name, _, role, _ in rows] == [
+        ("owner-1", "owner"),
+        ("reviewer-in-hyd", "reviewer"),
+        ("reviewer-ro-buc", "reviewer"),
+        ("reviewer-us-sea", "reviewer"),
+        ("auditor", "auditor"),
+    ]
+    with open_store(data) as store:
+        for name, password, role, _ in rows:
+            actor = authenticate(store, name, password, datetime.now(UTC))
+            assert actor is not None and actor.role == role
+    for written in (data / "report.json", data / "report.html"):
+        assert not any(password in written.read_text() for _, password, _, _ in rows)
     # The day ended two hours ago, and the reviewers' simulated work is over before now.
     day_ends = datetime.fromisoformat(report["run"]["start"]) + timedelta(hours=12)
     assert datetime.now(UTC) - timedelta(hours=2, minutes=5) <= day_ends <= datetime.now(UTC) - timedelta(hours=2)

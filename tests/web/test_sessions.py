@@ -18,6 +18,7 @@ from clipwarden.services import owner, users
 from clipwarden.store import Store
 from clipwarden.store.schema import sign_in_failures, web_sessions
 from clipwarden.store.schema import users as user_accounts
+from clipwarden.times import iso_utc
 from clipwarden.web.auth import WebSettings
 from clipwarden.web.sessions import SessionSettings
 
@@ -127,7 +128,7 @@ def test_repeated_wrong_passwords_pause_the_account_id_even_for_the_right_one(
     paused = browser.sign_in(who)
     assert paused.status_code == 429
     assert paused.headers["retry-after"] == "60"
-    assert "too many failed sign-ins for this account id; try again in 60 s" in paused.text
+    assert "too many failed sign-ins for this account; try again in 60 s" in paused.text
     assert "set-cookie" not in paused.headers and _sessions(store) == []
     assert entries_since(store, before, "refusal") == []  # counted (test_refusals.py)
     site.clock.advance(seconds=61)
@@ -264,8 +265,59 @@ def test_users_add_takes_a_password_on_stdin_and_keeps_its_json(
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     added = cli("users", "add", "--role", "owner", "--household", "hh-free", "--password-stdin")
     assert added.code == 0, added.err
-    assert set(added.json()) == {"user_id", "token"}
+    assert set(added.json()) == {"user_id", "name", "token"}
+    assert added.json()["name"] == added.json()["user_id"]  # no --name: named by its id
     assert users.authenticate(store, added.json()["user_id"], PASSWORD, datetime.now(UTC)) is not None
+
+
+def test_an_account_signs_in_with_its_name_and_users_list_shows_it(
+    cli: Callable[..., Any], fleet: Any, store: Store, monkeypatch: pytest.MonkeyPatch, site: Site
+) -> None:
+    cheap_hasher(monkeypatch)
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    added = cli("users", "add", "--role", "owner", "--household", "hh-free", "--name", "Ada", "--password-stdin")
+    assert added.code == 0, added.err
+    user_id = added.json()["user_id"]
+    assert added.json()["name"] == "Ada"
+    with site.browser() as browser:
+        signed_in = browser.http.post(
+            "/sign-in", data={"user_id": "Ada", "password": PASSWORD, "next": ""}, headers={"Origin": ORIGIN}
+        )
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/clips"
+    listed = cli("users", "list", "--role", "owner").json()
+    [ada] = [account for account in listed if account["user_id"] == user_id]
+    assert ada == {
+        "user_id": user_id,
+        "name": "Ada",
+        "role": "owner",
+        "household_id": "hh-free",
+        "site": None,
+        "has_password": True,
+        "last_sign_in": iso_utc(site.clock.now),
+    }
+    assert {account["role"] for account in listed} == {"owner"}
+    shown = cli("users", "list", as_json=False)  # a table for people
+    assert shown.code == 0 and "Ada" in shown.out and "hh-free" in shown.out
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Ada", "an account named 'Ada' exists already"),
+        ("user_0123456789abcdef", "names starting with user_ are kept for account ids"),
+        (" padded", "1 to 64 letters"),
+        ("x" * 65, "1 to 64 letters"),
+    ],
+    ids=["taken", "like-an-id", "padded", "too-long"],
+)
+def test_a_name_taken_or_malformed_is_refused_and_adds_nothing(
+    cli: Callable[..., Any], fleet: Any, store: Store, name: str, message: str
+) -> None:
+    assert cli("users", "add", "--role", "auditor", "--name", "Ada").code == 0
+    done = cli("users", "add", "--role", "auditor", "--name", name)
+    assert done.code == 1 and message in done.err and len(done.err.strip().splitlines()) == 1
+    assert [account["name"] for account in cli("users", "list").json()] == ["Ada"]
+    assert cli("users", "list", "--role", "pilot").code == 1
 
 
 def test_users_password_sets_a_password_from_stdin(

@@ -154,6 +154,11 @@ def _owner_path(request: Request) -> Decision:
     gone = clip.gone_at(request.context.at)
     if gone is not None and request.action not in _STILL_ALLOWED_WHEN_EXPIRED:
         return Decision.deny(gone)
+    if request.action == "share" and clip.quarantined:
+        # Nobody may watch it again, so a new share would promise what cannot happen.
+        return Decision.deny(
+            "a reviewer stopped this clip as private: nobody else will see it, and it cannot be shared again"
+        )
     return Decision(True, "owner's own clip")
 
 

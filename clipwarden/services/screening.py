@@ -66,6 +66,12 @@ def confirm(conn: Connection, clip_id: str, at: datetime) -> None:
     _set_controls(conn, clip_id, sensitive_confirmed_at=at)
 
 
+def stopped_at(store: Store, clip_id: str) -> datetime | None:
+    """When the clip was quarantined (a reviewer stopped it as private, or an operator did); None if never."""
+    with store.connect() as conn:
+        return conn.execute(select(_controls.quarantined_at).where(_controls.clip_id == clip_id)).scalar()
+
+
 def quarantine(conn: Connection, clip_id: str, at: datetime, reason: str) -> None:
     _set_controls(conn, clip_id, quarantined_at=at, quarantine_reason=reason)
 

@@ -33,10 +33,10 @@ from clipwarden.domain import LABELS
 from clipwarden.errors import ClipwardenError, Conflict, NotFound, TooManyAttempts
 from clipwarden.learn import unlearning
 from clipwarden.policy.gate import Denied
-from clipwarden.services import auditing, notices_to_owners, owner
+from clipwarden.services import auditing, notices_to_owners, owner, screening
 from clipwarden.services.users import authenticate
 from clipwarden.store import Store
-from clipwarden.times import iso_utc
+from clipwarden.times import iso_utc, parse_instant
 from clipwarden.web import sessions
 from clipwarden.web.auth import Refusal, check_network, client_address, log_refusal, refusal_log, web_settings
 from clipwarden.web.media import media_response
@@ -315,11 +315,16 @@ def clip_page(request: Request, clip_id: str, session: OwnerSession, done: str =
     store, at, who = _store(request), _now(request), session.actor
     clip = owner.get_clip(store, who, clip_id, at)
     shares = [consent for consent in owner.consents(store, who, at) if consent["clip_id"] == clip_id]
+    stopped = screening.stopped_at(store, clip_id)
     return render(
         request,
         "clip.html",
         clip=clip,
+        # The clip's standing as it is: stopped by a reviewer as private, or gone once its retention ran out.
+        stopped_at=None if stopped is None else iso_utc(stopped),
+        gone=clip["status"] != "stored" or parse_instant(clip["expires_at"]) <= at,
         shares=shares,
+        valid_states=VALID_STATES,
         access_log=owner.access_log_for(store, who, clip_id, at),
         models=unlearning.models_of_clip(store, who, clip_id, at),
         notifications=notices_to_owners.for_owner(store, who, clip_id),

@@ -170,6 +170,36 @@ def test_a_flagged_clip_is_held_until_the_owner_confirms_on_the_page(
     assert [e["clip_id"] for e in entries_since(site.store, 0, "sensitive_confirmed")] == [clip]
 
 
+def test_a_stopped_clip_says_so_shows_its_share_suspended_and_cannot_be_shared_again(
+    free: PageClient, fleet: Any, site: Site
+) -> None:
+    clip = fleet.clip_ids["hh-free"][1]
+    share = {"purpose": REVIEW, f"notice_version:{REVIEW}": _version(site)}
+    assert free.post(f"/clips/{clip}/share", share).status_code == 200
+    assert 'id="share-form"' in free.get(f"/clips/{clip}").text
+    with site.store.begin() as conn:  # what a reviewer's "Private content: stop" does to the clip
+        screening.quarantine(conn, clip, site.clock.now, "a reviewer stopped the view: private content")
+    page = free.get(f"/clips/{clip}").text
+    assert "a reviewer flagged this clip as private" in page and "Nobody else will see it" in page
+    assert "suspended: the clip was stopped as private" in page
+    assert 'id="share-form"' not in page and 'id="not-shareable"' in page
+    refused = free.post(f"/clips/{clip}/share", share)
+    assert refused.status_code == 403 and "it cannot be shared again" in refused.text
+    assert len(_consents(site, "free")) == 1
+
+
+def test_a_clip_past_its_retention_is_shown_as_gone_with_no_share_form(
+    free: PageClient, fleet: Any, site: Site
+) -> None:
+    kept = free.get(f"/clips/{fleet.clip_ids['hh-free'][0]}").text
+    assert "Gone:" not in kept and 'id="share-form"' in kept
+    site.clock.advance(hours=25)  # the free plan keeps a clip 24 hours
+    assert free.sign_in("free").status_code == 303  # the session ran out meanwhile
+    page = free.get(f"/clips/{fleet.clip_ids['hh-free'][0]}").text
+    assert "Gone: it was kept until" in page and 'id="share-form"' not in page
+    assert "Gone:" not in free.get(f"/clips/{fleet.clip_ids['hh-free'][2]}").text  # recorded later: still kept
+
+
 def test_consents_page_withdraws_and_hands_out_the_signed_receipt(free: PageClient, fleet: Any, site: Site) -> None:
     clip = fleet.clip_ids["hh-free"][0]
     trouble = "troubleshooting"

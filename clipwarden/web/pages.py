@@ -33,7 +33,7 @@ from clipwarden.domain import LABELS
 from clipwarden.errors import ClipwardenError, Conflict, NotFound, TooManyAttempts
 from clipwarden.learn import unlearning
 from clipwarden.policy.gate import Denied
-from clipwarden.services import auditing, notices_to_owners, owner, screening
+from clipwarden.services import auditing, clip_history, notices_to_owners, owner, screening
 from clipwarden.services.users import authenticate
 from clipwarden.store import Store
 from clipwarden.times import iso_utc, parse_instant
@@ -45,6 +45,15 @@ from clipwarden.web.sessions import PageSession
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=TEMPLATE_DIR)
+
+
+def readable(iso: str) -> str:
+    """An ISO 8601 instant as a person reads it: "5 Jan 2026, 17:12" (UTC)."""
+    moment = parse_instant(iso)
+    return f"{moment.day} {moment:%b %Y, %H:%M}"
+
+
+templates.env.filters["readable"] = readable
 
 # Where each role lands after signing in. The reviewer workstation's data comes from web/review_api.py.
 HOME_BY_ROLE = {"owner": "/clips", "auditor": "/audit", "admin": "/audit", "reviewer": "/review"}
@@ -314,7 +323,8 @@ def clips_page(request: Request, session: OwnerSession) -> Response:
 def clip_page(request: Request, clip_id: str, session: OwnerSession, done: str = "") -> Response:
     store, at, who = _store(request), _now(request), session.actor
     clip = owner.get_clip(store, who, clip_id, at)
-    shares = [consent for consent in owner.consents(store, who, at) if consent["clip_id"] == clip_id]
+    consents = owner.consents(store, who, at)
+    shares = [consent for consent in consents if consent["clip_id"] == clip_id]
     stopped = screening.stopped_at(store, clip_id)
     return render(
         request,
@@ -325,7 +335,8 @@ def clip_page(request: Request, clip_id: str, session: OwnerSession, done: str =
         gone=clip["status"] != "stored" or parse_instant(clip["expires_at"]) <= at,
         shares=shares,
         valid_states=VALID_STATES,
-        access_log=owner.access_log_for(store, who, clip_id, at),
+        history=clip_history.clip_history(store, who, clip_id, at),
+        covering=clip_history.covering_consents(consents, clip_id),
         models=unlearning.models_of_clip(store, who, clip_id, at),
         notifications=notices_to_owners.for_owner(store, who, clip_id),
         notices=[

@@ -29,6 +29,7 @@ from clipwarden.policy.decision import Actor
 from clipwarden.review import renditions
 from clipwarden.review.leases import ReviewSettings
 from clipwarden.services import ingest_clip, owner, register_camera, register_household
+from clipwarden.services.clip_history import clip_history
 from clipwarden.services.intake import queue_if_enrolled
 from clipwarden.services.users import add_user
 from clipwarden.signing import secret, verify_jws
@@ -40,6 +41,7 @@ from clipwarden.store.schema import (
     review_annotations,
     review_leases,
     review_tasks,
+    users,
     view_sessions,
 )
 from clipwarden.web.app import create_app
@@ -276,6 +278,36 @@ def test_private_content_stop_quarantines_and_tells_the_owner(floor: Floor) -> N
     certificate = floor.call("owner", "DELETE", f"/api/clips/{_clip_of(floor, ana)}").json()
     assert "owner_notification" in {artefact["kind"] for artefact in certificate["artefacts"]}
     assert floor.count(notifications) == 0
+
+
+def test_the_owners_history_has_a_row_per_viewing_session_answer_and_stop_in_words(floor: Floor) -> None:
+    ana = floor.next("ana").json()
+    assert _media(floor, "ana", ana).status_code == 200
+    answered = {"label": "visitor", "ai_correct": True, "segments": [], "boxes": []}
+    assert floor.call("ana", "POST", f"/api/review/tasks/{ana['task_token']}/annotations", json=answered).is_success
+    bo = floor.next("bo").json()
+    assert _clip_of(floor, bo) == _clip_of(floor, ana)  # the same clip, for its second answer
+    assert _media(floor, "bo", bo).status_code == 200
+    assert floor.call("bo", "POST", f"/api/review/tasks/{bo['task_token']}/flag-private").is_success
+    clip_id = _clip_of(floor, ana)
+    with floor.store.connect() as conn:
+        owner_id = conn.execute(select(users.c.id).where(users.c.role == "owner")).scalar_one()
+    who = Actor(owner_id, "owner", household_id="hh-rev")
+    history = clip_history(floor.store, who, clip_id, floor.clock.now)
+    kinds = [row["kind"] for row in history]
+    assert kinds.count("viewed") == 2 and kinds.count("answered") == 1 and kinds.count("stopped") == 1
+    assert kinds.index("viewed") < kinds.index("answered")
+    seattle = "Seattle, United States (our own staff)"
+    for row in history:
+        assert row["where"] == seattle and row["who"].startswith("reviewer")
+        assert not any(raw in str(row) for raw in ("view_media", REVIEW, "clip_", "user_"))
+    viewed = [row for row in history if row["kind"] == "viewed"]
+    assert {row["what"] for row in viewed} == {"watched it, people pixelated"}
+    assert all(row["consent"].startswith("your share of this clip, given ") and row["until"] for row in viewed)
+    [answer] = [row for row in history if row["kind"] == "answered"]
+    assert answer["what"] == "said what it shows: visitor"
+    [stop] = [row for row in history if row["kind"] == "stopped"]
+    assert "flagged it as private" in stop["what"]
 
 
 def test_withdrawal_stops_the_clip_being_served_mid_view(floor: Floor) -> None:

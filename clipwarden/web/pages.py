@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -457,21 +457,55 @@ def review_page(request: Request, session: ReviewerSession) -> Response:
 
 
 @router.get("/audit")
-def audit_page(request: Request, session: AuditorSession, index: str = "", size: str = "") -> Response:
+def audit_page(
+    request: Request, session: AuditorSession, index: str = "", size: str = "", first: str = "", second: str = ""
+) -> Response:
     """The console; with ``index`` (and optionally ``size``, both from the proof form, where a field left
-    empty arrives as ""), the inclusion proof of that entry, checked."""
+    empty arrives as ""), the inclusion proof of that entry, checked; with ``first`` (and optionally
+    ``second``), the consistency proof between the two tree heads, checked."""
     log = _audit_log(request)
-    proof = None
+    proof = consistency = None
     if index.strip():
         tree_size = _number(size, "tree size") if size.strip() else None
         proof = auditing.checked_inclusion(log, _number(index, "entry index"), tree_size)
+    if first.strip():
+        larger = _number(second, "second tree size") if second.strip() else None
+        consistency = auditing.checked_consistency(log, _number(first, "first tree size"), larger)
     return render(
         request,
         "audit.html",
         head=audit_api.root(log),
         proof=proof,
+        consistency=consistency,
         replay=auditing.replay_log(log),
         quarantined=auditing.quarantined_clips(_store(request)),
+    )
+
+
+@router.get("/audit/entries")
+def audit_entries_page(
+    request: Request,
+    session: AuditorSession,
+    kind: str = "",
+    actor: str = "",
+    clip: str = "",
+    since: str = "",
+    until: str = "",
+    before: str = "",
+) -> Response:
+    """The log's entries, newest first, filtered, a page at a time; each checked against the tree head."""
+    store = _store(request)
+    wanted = auditing.EntryFilter(
+        kind=kind.strip() or None,
+        actor=actor.strip() or None,
+        clip=clip.strip() or None,
+        since=_instant(since, "from"),
+        until=_instant(until, "to"),
+    )
+    page = auditing.browse(store, _audit_log(request), wanted, _number(before, "page") if before.strip() else None)
+    asked = {"kind": kind, "actor": actor, "clip": clip, "since": since, "until": until}
+    return render(
+        request, "audit_entries.html", kinds=auditing.entry_kinds(store), asked=asked, **page, query=urlencode(asked)
     )
 
 
@@ -481,6 +515,17 @@ def audit_page(request: Request, session: AuditorSession, index: str = "", size:
 def _notice_view(notice: dict[str, Any]) -> dict[str, Any]:
     """A notice with its sites spelled out: who watches, where, for whom."""
     return notice | {"site_details": [SITES[code] for code in notice["sites"]]}
+
+
+def _instant(text: str, what: str) -> datetime | None:
+    """A time from a filter field (the browser's datetime-local, taken as UTC, or ISO 8601); None if empty."""
+    if not text.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ClipwardenError(f"{what} must be a date and time such as 2026-01-05T17:00, not {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _number(text: str, what: str) -> int:

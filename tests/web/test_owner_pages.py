@@ -280,6 +280,37 @@ def test_the_auditor_console_shows_the_head_a_checked_proof_the_replay_and_quara
         assert auditor.get("/clips").status_code == 403
 
 
+def test_the_auditor_browses_filters_and_pages_the_log_each_entry_checked(site: Site, fleet: Any) -> None:
+    clip = fleet.clip_ids["hh-free"][0]
+    with site.store.begin() as conn:
+        screening.quarantine(conn, clip, site.clock.now, "flagged private by a reviewer")
+    owner.share_clip(site.store, _plus(site), fleet.clip_ids["hh-plus"][1], [REVIEW], None, False, None, site.clock.now)
+    with site.browser() as auditor:
+        auditor.sign_in("auditor")
+        assert 'href="/audit/entries"' in auditor.get("/audit").text
+        everything = auditor.get("/audit/entries").text
+        indices = [int(i) for i in re.findall(r'<tr data-index="(\d+)">', everything)]
+        assert indices == sorted(indices, reverse=True) and len(indices) == min(50, audit_size(site.store))
+        assert "NOT in the tree" not in everything and "checked: its bytes hash into the signed head" in everything
+        by_kind = auditor.get("/audit/entries?kind=consent").text
+        kinds = re.findall(r"</td>\s*<td>([a-z_]+)</td>\s*<td><details>", by_kind)
+        assert kinds and set(kinds) == {"consent"}
+        shared = auditor.get(f"/audit/entries?clip={fleet.clip_ids['hh-plus'][1]}").text
+        assert 'data-index="' in shared and fleet.clip_ids["hh-plus"][1] in shared and clip not in shared
+        paged = auditor.get("/audit/entries?kind=&actor=&clip=&since=&until=&before=3").text
+        assert [int(i) for i in re.findall(r'<tr data-index="(\d+)">', paged)] == [2, 1, 0]
+        later = (site.clock.now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+        assert "No entry matches" in auditor.get(f"/audit/entries?since={later}").text
+        size = audit_size(site.store)
+        checked = auditor.get(f"/audit?first=1&second={size}").text
+        assert "the earlier tree is a prefix of the later one" in checked
+        for bad in ["/audit/entries?kind=no_such_kind", "/audit/entries?since=yesterday", "/audit/entries?before=x"]:
+            refused = auditor.get(bad)
+            assert refused.status_code == 400 and "Nothing was changed" in refused.text, bad
+        beyond = auditor.get("/audit?first=1000000")
+        assert beyond.status_code == 404 and "Nothing was changed" in beyond.text
+
+
 def test_owners_do_not_get_the_auditor_console(free: PageClient) -> None:
     refused = free.get("/audit")
     assert refused.status_code == 403

@@ -196,3 +196,26 @@ def test_pages_load_nothing_from_elsewhere(page: Any, server: Served) -> None:
     page.wait_for_load_state("networkidle")
     assert requested and all(url.startswith(server.url) for url in requested)
     assert page.evaluate("() => getComputedStyle(document.body).fontFamily") != ""
+
+
+WIDTHS = ({"width": 1280, "height": 900}, {"width": 390, "height": 844})  # a laptop, a phone
+
+
+@pytest.mark.parametrize("viewport", WIDTHS, ids=["1280px", "390px"])
+def test_no_page_is_wider_than_the_window(page: Any, server: Served, viewport: dict[str, int]) -> None:
+    clip = server.fleet.clip_ids["hh-free"][1]
+    _share(server, clip)
+    _reviewer_watches(server, clip)
+    page.set_viewport_size(viewport)
+    pages = {
+        "free": ["/clips", f"/clips/{clip}", "/consents", "/erasure-requests", f"/clips/{clip}/delete"],
+        "auditor": ["/audit?index=0&first=1", "/audit/entries"],
+    }
+    for name, paths in pages.items():
+        page.context.clear_cookies()
+        _sign_in(page, name, server)
+        page.wait_for_url("**/clips" if name == "free" else "**/audit")
+        for path in paths:
+            page.goto(path)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{path} is {overflow} px wider than a {viewport['width']} px window"

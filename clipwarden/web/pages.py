@@ -363,7 +363,7 @@ def share_clip(request: Request, clip_id: str, form: SignedForm, session: OwnerS
         session.actor,
         clip_id,
         purposes,
-        {purpose: _number(form.one(f"notice_version:{purpose}"), "notice version") for purpose in purposes},
+        {purpose: _notice_version(form.one(f"notice_version:{purpose}")) for purpose in purposes},
         form.ticked("allow_unredacted"),
         form.all("site") or None,
         _now(request),
@@ -526,6 +526,15 @@ def _instant(text: str, what: str) -> datetime | None:
     except ValueError:
         raise ClipwardenError(f"{what} must be a date and time such as 2026-01-05T17:00, not {text!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _notice_version(text: str) -> int:
+    """The version of the notice the share form showed; a form without one was changed or is out of date."""
+    if not text.strip().isdigit():
+        raise ClipwardenError(
+            "this form was changed or is out of date: open the clip's page again and share from there"
+        )
+    return int(text)
 
 
 def _number(text: str, what: str) -> int:

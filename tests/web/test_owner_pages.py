@@ -151,6 +151,9 @@ def test_a_share_for_a_notice_version_no_longer_shown_is_refused(free: PageClien
         answer = free.post(f"/clips/{clip}/share", fields)
         assert 400 <= answer.status_code < 500, fields
         assert "Nothing was changed" in answer.text
+        assert "whole number" not in answer.text and "not &#39;&#39;" not in answer.text
+        if fields == {"purpose": REVIEW}:  # a ticked purpose without the version the form carries: tampered
+            assert "this form was changed or is out of date" in answer.text
     assert _consents(site, "free") == []
     assert len(entries_since(site.store, before, "refusal")) == 3
 

@@ -69,9 +69,24 @@ def browser(chromium: Path) -> Iterator[Any]:
         launched.close()
 
 
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> str:
+    """axe-core's script (npm, pinned in tests/browser/package-lock.json; `bash scripts/setup test` installs it)."""
+    if not AXE.is_file():
+        message = f"{AXE} is missing: run `bash scripts/setup test` (it installs axe-core with npm)"
+        if _under_ci():
+            pytest.fail(f"{message} (CI must run the accessibility tests)")
+        pytest.skip(message)
+    return AXE.read_text()
+
+
 @pytest.fixture
 def page(browser: Any, server: Served) -> Iterator[Any]:
-    context = browser.new_context(base_url=server.url, accept_downloads=True)
+    # Bypassing the pages' CSP lets the accessibility checks inject axe-core; nothing else here injects scripts.
+    context = browser.new_context(base_url=server.url, accept_downloads=True, bypass_csp=True)
     context.set_default_timeout(10_000)
     opened = context.new_page()
     yield opened

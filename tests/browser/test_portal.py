@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_support import serious_violations
 
 from clipwarden.consent.notices import notices_in_force
 from clipwarden.policy.decision import Actor
@@ -219,3 +220,27 @@ def test_no_page_is_wider_than_the_window(page: Any, server: Served, viewport: d
             page.goto(path)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{path} is {overflow} px wider than a {viewport['width']} px window"
+
+
+def test_every_page_of_owners_and_auditors_has_no_serious_accessibility_violation(
+    page: Any, server: Served, axe_script: str
+) -> None:
+    clip = server.fleet.clip_ids["hh-free"][2]
+    _share(server, clip)
+    _reviewer_watches(server, clip)
+    found: dict[str, list[str]] = {}
+    for path in ["/sign-in", "/no-such-page"]:
+        page.goto(path)
+        found[path] = serious_violations(page, axe_script)
+    pages = {
+        "free": ["/clips", f"/clips/{clip}", "/consents", "/erasure-requests", f"/clips/{clip}/delete", "/audit"],
+        "auditor": ["/audit?index=0&first=1", "/audit/entries"],
+    }
+    for name, paths in pages.items():
+        page.context.clear_cookies()
+        _sign_in(page, name, server)
+        page.wait_for_url("**/clips" if name == "free" else "**/audit")
+        for path in paths:
+            page.goto(path)
+            found[f"{name} {path}"] = serious_violations(page, axe_script)
+    assert {where: problems for where, problems in found.items() if problems} == {}

@@ -24,6 +24,7 @@ import httpx
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
+from axe_support import serious_violations
 from media.scenes import crossing, frames
 from sqlalchemy import select
 
@@ -127,6 +128,21 @@ def open_page(browser: Any, floor: Floor) -> Iterator[Callable[[], Any]]:
 
     yield opened
     for context in contexts:
+        context.close()
+
+
+def test_the_workstation_has_no_serious_accessibility_violation(floor: Floor, browser: Any, axe_script: str) -> None:
+    floor.share(0)
+    # Its own context: bypassing the page's CSP lets axe-core in, and no other test here runs under it.
+    context = browser.new_context(base_url=floor.url, bypass_csp=True)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        _sign_in(page, floor, "ana")
+        page.wait_for_url("**/review")
+        _watching(page)  # a clip in view, the answer keys live
+        assert serious_violations(page, axe_script) == []
+    finally:
         context.close()
 
 

@@ -199,39 +199,15 @@ def test_pages_load_nothing_from_elsewhere(page: Any, server: Served) -> None:
     assert page.evaluate("() => getComputedStyle(document.body).fontFamily") != ""
 
 
-WIDTHS = ({"width": 1280, "height": 900}, {"width": 390, "height": 844})  # a laptop, a phone
-
-
-@pytest.mark.parametrize("viewport", WIDTHS, ids=["1280px", "390px"])
-def test_no_page_is_wider_than_the_window(page: Any, server: Served, viewport: dict[str, int]) -> None:
-    clip = server.fleet.clip_ids["hh-free"][2]  # shared and watched: its page has every section filled
+def _every_page(page: Any, server: Served) -> Iterator[str]:
+    """Open each page in turn, signed out, then as an owner and as an auditor, with a shared clip a reviewer
+    watched (so that its page has every section filled); yield where the browser is."""
+    clip = server.fleet.clip_ids["hh-free"][2]  # no earlier test of the module withdraws its share
     _share(server, clip)
     _reviewer_watches(server, clip)
-    page.set_viewport_size(viewport)
-    pages = {
-        "free": ["/clips", f"/clips/{clip}", "/consents", "/erasure-requests", f"/clips/{clip}/delete"],
-        "auditor": ["/audit?index=0&first=1", "/audit/entries"],
-    }
-    for name, paths in pages.items():
-        page.context.clear_cookies()
-        _sign_in(page, name, server)
-        page.wait_for_url("**/clips" if name == "free" else "**/audit")
-        for path in paths:
-            page.goto(path)
-            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 0, f"{path} is {overflow} px wider than a {viewport['width']} px window"
-
-
-def test_every_page_of_owners_and_auditors_has_no_serious_accessibility_violation(
-    page: Any, server: Served, axe_script: str
-) -> None:
-    clip = server.fleet.clip_ids["hh-free"][2]
-    _share(server, clip)
-    _reviewer_watches(server, clip)
-    found: dict[str, list[str]] = {}
     for path in ["/sign-in", "/no-such-page"]:
         page.goto(path)
-        found[path] = serious_violations(page, axe_script)
+        yield path
     pages = {
         "free": ["/clips", f"/clips/{clip}", "/consents", "/erasure-requests", f"/clips/{clip}/delete", "/audit"],
         "auditor": ["/audit?index=0&first=1", "/audit/entries"],
@@ -242,5 +218,22 @@ def test_every_page_of_owners_and_auditors_has_no_serious_accessibility_violatio
         page.wait_for_url("**/clips" if name == "free" else "**/audit")
         for path in paths:
             page.goto(path)
-            found[f"{name} {path}"] = serious_violations(page, axe_script)
+            yield f"{name} {path}"
+
+
+WIDTHS = ({"width": 1280, "height": 900}, {"width": 390, "height": 844})  # a laptop, a phone
+
+
+@pytest.mark.parametrize("viewport", WIDTHS, ids=["1280px", "390px"])
+def test_no_page_is_wider_than_the_window(page: Any, server: Served, viewport: dict[str, int]) -> None:
+    page.set_viewport_size(viewport)
+    for where in _every_page(page, server):
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{where} is {overflow} px wider than a {viewport['width']} px window"
+
+
+def test_every_page_of_owners_and_auditors_has_no_serious_accessibility_violation(
+    page: Any, server: Served, axe_script: str
+) -> None:
+    found = {where: serious_violations(page, axe_script) for where in _every_page(page, server)}
     assert {where: problems for where, problems in found.items() if problems} == {}

@@ -33,7 +33,7 @@ from clipwarden.domain import LABELS
 from clipwarden.errors import ClipwardenError, Conflict, NotFound, TooManyAttempts
 from clipwarden.learn import unlearning
 from clipwarden.policy.gate import Denied
-from clipwarden.services import auditing, clip_history, notices_to_owners, owner, screening
+from clipwarden.services import auditing, clip_history, clip_overview, notices_to_owners, owner, screening
 from clipwarden.services.users import authenticate
 from clipwarden.store import Store
 from clipwarden.times import iso_utc, parse_instant
@@ -313,10 +313,33 @@ def _local_path(target: str) -> str:
 
 
 @router.get("/clips")
-def clips_page(request: Request, session: OwnerSession) -> Response:
-    clips = owner.list_clips(_store(request), session.actor, _now(request))
+def clips_page(
+    request: Request,
+    session: OwnerSession,
+    camera: str = "",
+    label: str = "",
+    shared: str = "",
+    watched: str = "",
+    cursor: str = "",
+) -> Response:
+    """The household's clips, newest first, a page at a time, with their marks, filtered."""
+    asked = {"camera": camera, "label": label, "shared": shared, "watched": watched}
+    wanted = clip_overview.ClipFilter(**{name: value.strip() or None for name, value in asked.items()})
+    start = _number(cursor, "page") if cursor.strip() else 0
+    page = clip_overview.overview(_store(request), session.actor, _now(request), wanted, start)
     notices = notices_to_owners.for_owner(_store(request), session.actor)
-    return render(request, "clips.html", clips=clips, notifications=notices)
+    return render(
+        request,
+        "clips.html",
+        **page,
+        notifications=notices,
+        asked=asked,
+        filtered=any(asked.values()),
+        query=urlencode(asked),
+        cursor=start,
+        labels=LABELS,
+        per_page=clip_overview.CLIPS_PER_PAGE,
+    )
 
 
 @router.get("/clips/{clip_id}")

@@ -58,10 +58,10 @@ def test_an_owner_signs_in_and_sees_only_their_clips(page: Any, server: Served) 
     _sign_in(page, "free", server)
     page.wait_for_url("**/clips")
     rows = page.locator("tr[data-clip]")
-    assert rows.evaluate_all("rows => rows.map(row => row.dataset.clip)") == server.fleet.clip_ids["hh-free"]
+    assert rows.evaluate_all("rows => rows.map(row => row.dataset.clip)") == server.fleet.clip_ids["hh-free"][::-1]
     body = page.content()
     assert all(clip not in body for clip in server.fleet.clip_ids["hh-plus"])
-    assert "intruder" in rows.first.inner_text()
+    assert "intruder" in rows.last.inner_text()  # the oldest clip, labelled intruder
 
 
 def test_a_wrong_password_shows_an_error_and_no_clips(page: Any, server: Served) -> None:

@@ -55,10 +55,40 @@ def _consents(site: Site, name: str) -> list[dict[str, Any]]:
 def test_the_clip_list_shows_the_households_clips_and_no_other(free: PageClient, fleet: Any) -> None:
     page = free.get("/clips")
     assert page.status_code == 200
-    assert re.findall(r'data-clip="([^"]+)"', page.text) == fleet.clip_ids["hh-free"]
+    assert re.findall(r'data-clip="([^"]+)"', page.text) == fleet.clip_ids["hh-free"][::-1]  # newest first
     assert "intruder" in page.text and "pet" in page.text
     for foreign in fleet.clip_ids["hh-plus"]:
         assert foreign not in page.text
+
+
+def _listed(page: Any) -> list[str]:
+    return re.findall(r'data-clip="([^"]+)"', page.text)
+
+
+def test_the_clip_list_marks_filters_and_pages_the_clips(free: PageClient, fleet: Any, site: Site) -> None:
+    newest, middle, oldest = fleet.clip_ids["hh-free"][::-1]
+    assert free.post(
+        f"/clips/{middle}/share", {"purpose": REVIEW, f"notice_version:{REVIEW}": _version(site)}
+    ).is_success
+    with site.store.begin() as conn:
+        screening.quarantine(conn, oldest, site.clock.now, "a reviewer stopped the view: private content")
+    page = free.get("/clips").text
+    marks = dict(re.findall(r'<tr data-clip="([^"]+)">.*?<td class="marks">(.*?)</td>', page, re.S))
+    assert 'data-mark="shared"' in marks[middle] and 'data-mark="stopped"' in marks[oldest]
+    assert "data-mark" not in marks[newest] and "Ada Example&#39;s door" in page and "hours" in page
+    assert _listed(free.get("/clips?shared=yes")) == [middle]
+    assert _listed(free.get("/clips?shared=no&label=intruder")) == [oldest]
+    assert (
+        _listed(free.get("/clips?watched=yes")) == []
+        and "No clip matches these filters" in free.get("/clips?watched=yes").text
+    )
+    first = free.get("/clips?cursor=0")
+    assert _listed(first) == [newest, middle, oldest] and 'id="older"' not in first.text
+    later = free.get("/clips?cursor=2")
+    assert _listed(later) == [oldest] and 'id="newer"' in later.text
+    for bad in ["/clips?camera=cam-hh-plus", "/clips?label=ghost", "/clips?shared=maybe", "/clips?cursor=-1"]:
+        refused = free.get(bad)
+        assert refused.status_code == 400 and "Nothing was changed" in refused.text, bad
 
 
 def test_pages_are_never_cached_and_run_nothing_foreign(free: PageClient, fleet: Any) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from clipwarden.domain import LABELS, PLACEMENTS, Camera
 from clipwarden.errors import ClipwardenError
 from clipwarden.media import camera_ai
-from clipwarden.media.capture import MotionTrack, light
+from clipwarden.media.capture import MotionTrack, light, lit_track
 from clipwarden.media.codec import decode_frames
 from clipwarden.media.motion import Box, MotionConfig, MotionDetector
 from clipwarden.media.rendition import redacted_copy
@@ -62,8 +62,7 @@ def observe(data: bytes, camera: Camera) -> MotionTrack:
         boxes.append(tuple(detector.detect(frame)))
         calibrating.append(detector.calibrating)
         lights.append(light(frame))
-    brightness, colour = tuple(b for b, _ in lights), tuple(c for _, c in lights)
-    return MotionTrack(camera.fps, tuple(boxes), tuple(calibrating), brightness, colour)
+    return lit_track(camera.fps, tuple(boxes), tuple(calibrating), lights)
 
 
 def clip_features(data: bytes, camera: Camera, away: bool) -> np.ndarray:

@@ -194,7 +194,7 @@ def _stages(
     for stage in range(len(earlier), len(slices)):
         end = int(ends[stage])
         text = _boost(x[:end], labels[:end], scores[:end], seed) if end else None
-        if text is not None:
+        if text is not None:  # scored from its text, as an unlearning will score it: the same sums, bit for bit
             scores += _booster(text).predict(x, raw_score=True, num_threads=1)
         done.append(text)
     return tuple(done)

@@ -58,6 +58,13 @@ def light(frame: np.ndarray) -> tuple[float, float]:
     return round(float(sample.mean()), 2), round(float(np.abs(sample[..., 2] - sample[..., 0]).mean()), 2)
 
 
+def lit_track(
+    fps: int, boxes: tuple[tuple[Box, ...], ...], global_change: tuple[bool, ...], lights: list[tuple[float, float]]
+) -> MotionTrack:
+    """A ``MotionTrack`` from its per-frame motion and ``light`` readings."""
+    return MotionTrack(fps, boxes, global_change, tuple(b for b, _ in lights), tuple(c for _, c in lights))
+
+
 def track_document(track: MotionTrack) -> dict[str, Any]:
     """The track as JSON-able data; floats are kept exact, so ``track_from_document`` gives it back equal."""
     return {
@@ -206,6 +213,4 @@ class _Recorder:
             codec="h264",
             data=clip.writer.close(),
         )
-        brightness, colour = tuple(b for b, _ in clip.light), tuple(c for _, c in clip.light)
-        track = MotionTrack(fps, tuple(clip.boxes), tuple(clip.global_change), brightness, colour)
-        return CapturedClip(recorded, track)
+        return CapturedClip(recorded, lit_track(fps, tuple(clip.boxes), tuple(clip.global_change), clip.light))

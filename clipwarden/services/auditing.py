@@ -50,8 +50,9 @@ def browse(
 ) -> dict[str, Any]:
     """Up to ``limit`` entries matching ``wanted``, newest first, below index ``before``; each with its fields
     and whether its own leaf bytes hash into the current tree head (an inclusion proof checked). ``older``
-    is the ``before`` of the next page, None on the last."""
-    if wanted.kind is not None and wanted.kind not in entry_kinds(store):
+    is the ``before`` of the next page, None on the last; ``kinds``: the kinds the log holds."""
+    kinds = entry_kinds(store)
+    if wanted.kind is not None and wanted.kind not in kinds:
         raise ClipwardenError(f"kind {wanted.kind!r} is not one of the kinds the log holds")
     column = audit_entries.c
     query = select(column.idx, column.leaf).order_by(column.idx.desc())
@@ -74,7 +75,7 @@ def browse(
                 older = found[-1]["index"]
                 break
             found.append(_listed(log, int(index), bytes(leaf)))
-    return {"entries": found, "older": older}
+    return {"entries": found, "older": older, "kinds": kinds}
 
 
 def _listed(log: AuditLog, index: int, leaf: bytes) -> dict[str, Any]:

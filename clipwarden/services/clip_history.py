@@ -25,6 +25,15 @@ _SYSTEM_ACTIONS = {
     "train": "read it to teach the camera's AI",
     "export": "put it in a dataset export for annotation tools",
 }
+# What someone asked to do with the clip, in words (the gate's own reasons name internal ids and purposes).
+_ACTION_WORDS = {
+    "view_media": "watch it",
+    "view_metadata": "see its details",
+    "annotate": "answer what it shows",
+    "export": "copy it out",
+    "train": "learn from it",
+    "delete": "delete it",
+}
 # Purposes as an owner reads them.
 PURPOSE_WORDS = {
     "troubleshooting": "troubleshooting",
@@ -143,17 +152,18 @@ def _others(conn: Connection, clip_id: str, leased: set[str]) -> list[HistoryRow
     rows = []
     for row in decisions:
         purpose = PURPOSE_WORDS.get(row.purpose, row.purpose.replace("_", " "))
+        asked = _ACTION_WORDS.get(row.action, row.action.replace("_", " "))
         if not row.allow:
-            what = f"asked to {row.action.replace('_', ' ')} and was refused: {row.reason}"
+            what = f"asked to {asked} and was refused"
             rows.append(HistoryRow(iso_utc(row.at), "refused", row.actor_pseudonym, _site(row.site), what, purpose, ""))
         elif row.role == "system" and row.action in _SYSTEM_ACTIONS:
             what = _SYSTEM_ACTIONS[row.action]
             rows.append(HistoryRow(iso_utc(row.at), "read", "the training job", "", what, purpose, ""))
         elif row.role == "reviewer" and row.actor_pseudonym not in leased:
-            what = f"was allowed to {row.action.replace('_', ' ')}: {row.reason}"
+            what = f"was allowed to {asked}"
             rows.append(HistoryRow(iso_utc(row.at), "viewed", row.actor_pseudonym, _site(row.site), what, purpose, ""))
         elif row.role == "admin":
-            what = f"an operator was allowed to {row.action.replace('_', ' ')}: {row.reason}"
+            what = f"an operator was allowed to {asked}"
             rows.append(HistoryRow(iso_utc(row.at), "read", row.actor_pseudonym, "", what, purpose, ""))
     return rows
 

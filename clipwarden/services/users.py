@@ -59,10 +59,11 @@ def add_user(
     password_hash = None if password is None else _hash_password(password)
     token = secrets.token_urlsafe(_TOKEN_BYTES)
     user_id = f"user_{uuid.uuid4().hex[:16]}"
+    named = name or user_id
     with store.begin() as conn:
         if household_id is not None:
             active_household(conn, household_id)
-        if name is not None and conn.execute(select(users.c.id).where(users.c.name == name)).first() is not None:
+        if name and conn.execute(select(users.c.id).where(users.c.name == name)).first() is not None:
             raise Conflict(f"an account named {name!r} exists already; choose another name")
         conn.execute(
             users.insert().values(
@@ -74,12 +75,12 @@ def add_user(
                 token_sha256=_digest(token),
                 created_at=at,
                 password_hash=password_hash,
-                name=name or user_id,
+                name=named,
             )
         )
     return {
         "user_id": user_id,
-        "name": name or user_id,
+        "name": named,
         "token": token,
         "role": role,
         "household_id": household_id,

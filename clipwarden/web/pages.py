@@ -527,9 +527,7 @@ def audit_entries_page(
     )
     page = auditing.browse(store, _audit_log(request), wanted, _number(before, "page") if before.strip() else None)
     asked = {"kind": kind, "actor": actor, "clip": clip, "since": since, "until": until}
-    return render(
-        request, "audit_entries.html", kinds=auditing.entry_kinds(store), asked=asked, **page, query=urlencode(asked)
-    )
+    return render(request, "audit_entries.html", asked=asked, **page, query=urlencode(asked))
 
 
 # Helpers

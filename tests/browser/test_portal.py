@@ -129,7 +129,7 @@ def test_an_owner_reads_who_watched_their_clip(page: Any, server: Served) -> Non
     assert under == ""  # a bare gate check, outside any viewing session: no consent to name
     assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}", when)  # a time a person reads
     assert (who, where) == (REVIEWER.pseudonym, "Bucharest, Romania (Carpathia Annotation SRL)")
-    assert what.startswith("was allowed to view media") and why == "human review to improve the camera's AI"
+    assert what == "was allowed to watch it" and why == "human review to improve the camera's AI"
     assert "your share of this clip" in page.locator("#covering").inner_text()
     assert "user_reviewer_ro" not in page.content()
 

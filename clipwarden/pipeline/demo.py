@@ -19,10 +19,9 @@ from clipwarden.audit import AuditLog
 from clipwarden.audit.replay import replay
 from clipwarden.domain import LABELS
 from clipwarden.learn.evaluate import evaluate_review, evaluate_run, evaluate_screen
+from clipwarden.pipeline.days import live_days
 from clipwarden.pipeline.fleet_run import FleetRun, Progress, cpu_seconds, run_fleet
 from clipwarden.pipeline.loop import HeldOutDay, close_loop
-from clipwarden.pipeline.owner_run import run_owners
-from clipwarden.pipeline.review_run import run_reviewers
 from clipwarden.review import queue
 from clipwarden.services import erasure_requests, retention, users
 from clipwarden.sim import SimConfig, build_fleet
@@ -32,9 +31,10 @@ from clipwarden.store import Store
 from clipwarden.store.schema import households
 from clipwarden.times import iso_utc
 
-# The simulated reviewers work the queue after the simulated day, in simulated time. By default the day
-# ends this long before the demo starts, so that their work is over before the present: whatever happens
-# next (`serve`, an owner's withdrawal) is logged after it, as it would be in life.
+# The simulated reviewers work their sites' shifts as the clips come in, then a closing shift works what is
+# left when the simulated days end. By default the days end this long before the demo starts, so that the
+# closing shift is over before the present: whatever happens next (`serve`, an owner's withdrawal) is logged
+# after it, as it would be in life.
 REVIEWERS_SHIFT = timedelta(hours=2)
 
 
@@ -58,14 +58,8 @@ def run_demo(
     stats = services.fleet_stats(store)
     evaluation = evaluate_run(store, config, run.clip_ids).as_dict()
     with HeldOutDay(config) as held_out_day:  # captured beside the owners and reviewers
-        fleet = build_fleet(config)
-        owners = run_owners(store, fleet, run.clip_ids, behaviour, progress)
-        shift = config.start + timedelta(hours=config.hours)
-        # Retention runs before the shift as it would all along: a clip past its retention leaves the queue.
-        # Left queued, the oldest tasks of a day longer than a free plan's 24 hours, which the gate refuses to
-        # show, filled every offer's candidates, and the reviewers found no work with most of the queue waiting.
-        before_shift = retention.sweep(store, shift)
-        reviewed = run_reviewers(store, fleet, shift, reviewers_per_site, progress=progress)
+        days = live_days(store, build_fleet(config), run.clip_ids, behaviour, reviewers_per_site, progress=progress)
+        reviewed = days.review
         swept = retention.sweep(store, reviewed.finished_at)
         learning = close_loop(store, held_out_day, reviewed.finished_at, progress=progress)
     if progress:
@@ -78,14 +72,14 @@ def run_demo(
         "store": stats,
         "evaluation": evaluation,
         "labels": list(LABELS),
-        "owners": {"behaviour": behaviour.__dict__, **owners.as_dict()},
+        "owners": {"behaviour": behaviour.__dict__, **days.owners.as_dict()},
         "screen": evaluate_screen(store, config, run.clip_ids).as_dict(),
         "review_queue": _queue_counts(store),
         "review": reviewed.as_dict() | {"evaluation": evaluate_review(store, config, run.clip_ids).as_dict()},
         "erasure": _erasure_counts(store),
         "retention": {
-            "clips_expired": len(before_shift["expired"]) + len(swept["expired"]),
-            "consents_expired": len(before_shift["consents_expired"]) + len(swept["consents_expired"]),
+            "clips_expired": days.expired["clips_expired"] + len(swept["expired"]),
+            "consents_expired": days.expired["consents_expired"] + len(swept["consents_expired"]),
         },
         "learning": learning,
         "audit": audit,

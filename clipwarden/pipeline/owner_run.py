@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from clipwarden.errors import Conflict
-from clipwarden.pipeline.fleet_run import Progress
 from clipwarden.policy.decision import Actor
 from clipwarden.policy.gate import Denied
 from clipwarden.review import queue
+from clipwarden.services import clips as clip_service
 from clipwarden.services import intake, owner
 from clipwarden.services.users import add_user
 from clipwarden.sim import SimFleet
@@ -42,6 +42,7 @@ class OwnerRun:
     tester_clips_held: int = 0
     tasks_removed_by_withdrawal: int = 0
     tasks_removed_by_deletion: int = 0
+    after_the_days: int = 0  # actions the owners would take after the simulated days end: not taken
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class OwnerRun:
             "tester_clips_held": self.tester_clips_held,
             "tasks_removed_by_withdrawal": self.tasks_removed_by_withdrawal,
             "tasks_removed_by_deletion": self.tasks_removed_by_deletion,
+            "after_the_days": self.after_the_days,
         }
 
 
@@ -65,33 +67,46 @@ class _State:
     held: set[str] = field(default_factory=set)  # clips the screen held
 
 
-def run_owners(
-    store: Store, fleet: SimFleet, clip_ids: list[str], behaviour: OwnerBehaviour, progress: Progress | None = None
-) -> OwnerRun:
-    """Carry out the simulated owners' actions on the clips one fleet run stored."""
-    end = fleet.config.start + timedelta(hours=fleet.config.hours)
-    actors = {h.id: _owner_account(store, h.id, fleet.config.start) for h in fleet.households}
-    wanted = set(clip_ids)
-    seen = [clip for actor in actors.values() for clip in _seen_clips(store, actor, end) if clip.clip_id in wanted]
-    # In recording order, not the app's (which breaks ties by the random clip id): the tester intakes of clips
-    # that end at one instant then queue in the same order in every run.
-    seen.sort(key=lambda clip: (clip.started_at, clip.camera_id))
-    state = _State(OwnerRun())
-    timeline = list(_timeline(plan_owner_actions(behaviour, fleet, seen), seen))
-    for done, (at, action) in enumerate(timeline, start=1):
-        if progress:
-            progress("owners", done, len(timeline))
+class Owners:
+    """The simulated owners of one fleet run, acting on the clips it stored: ``timeline`` holds their actions
+    and the tester intakes in time order, ``act`` carries out one of them. The demo interleaves them with the
+    reviewers' work (``pipeline.days``)."""
+
+    def __init__(self, store: Store, fleet: SimFleet, clip_ids: list[str], behaviour: OwnerBehaviour) -> None:
+        self._store = store
+        self._actors = {h.id: _owner_account(store, h.id, fleet.config.start) for h in fleet.households}
+        wanted = set(clip_ids)
+        seen = [c for household in self._actors for c in _seen_clips(store, household) if c.clip_id in wanted]
+        # In recording order, not the app's (which breaks ties by the random clip id): the tester intakes of
+        # clips that end at one instant then queue in the same order in every run.
+        seen.sort(key=lambda clip: (clip.started_at, clip.camera_id))
+        # An action planned after the days end (a withdrawal hours after a late clip's share) lies in the
+        # simulated future: the days stop there, as the log does.
+        end = fleet.config.start + timedelta(hours=fleet.config.hours)
+        planned = list(_timeline(plan_owner_actions(behaviour, fleet, seen), seen))
+        self.timeline = [(at, action) for at, action in planned if at <= end]
+        self._state = _State(OwnerRun(after_the_days=len(planned) - len(self.timeline)))
+
+    @property
+    def run(self) -> OwnerRun:
+        return self._state.run
+
+    def act(self, at: datetime, action: OwnerAction | str) -> None:
+        """Carry out one entry of the timeline: a tester intake (a clip id) or an owner's action."""
         if isinstance(action, str):
-            _intake(store, action, at, state.run)
-            continue
-        if action.kind == "confirm_sensitive" and action.clip_id not in state.held:
-            continue  # no warning was shown, so there is nothing to confirm
+            _intake(self._store, action, at, self.run)
+            return
+        if action.kind == "confirm_sensitive" and action.clip_id not in self._state.held:
+            return  # no warning was shown, so there is nothing to confirm
         try:
-            _carry_out(store, actors[action.household_id], action, state)
-            state.run.done[action.kind] += 1
+            _carry_out(self._store, self._actors[action.household_id], action, self._state)
+            self.run.done[action.kind] += 1
         except (Conflict, Denied):
-            state.run.refused[action.kind] += 1
-    return state.run
+            self.run.refused[action.kind] += 1
+
+    def queued(self) -> int:
+        """Review tasks the owners' shares, confirmations and the tester intakes have queued so far."""
+        return self.run.queued_by_shares + self.run.tester_clips_queued
 
 
 def _owner_account(store: Store, household_id: str, at: datetime) -> Actor:
@@ -99,7 +114,10 @@ def _owner_account(store: Store, household_id: str, at: datetime) -> Actor:
     return Actor(account["user_id"], "owner", household_id=household_id)
 
 
-def _seen_clips(store: Store, actor: Actor, at: datetime) -> list[SeenClip]:
+def _seen_clips(store: Store, household_id: str) -> list[SeenClip]:
+    """The household's clips, as its app shows each one when it arrives. The simulated owners plan their
+    actions from them all at once, so this reads the store as the simulation, not as a request of the owner:
+    a listing logged at the end of the days would precede, in the log, the actions it led to."""
     return [
         SeenClip(
             clip["id"],
@@ -109,7 +127,7 @@ def _seen_clips(store: Store, actor: Actor, at: datetime) -> list[SeenClip]:
             clip["duration_s"],
             clip["ai_label"],
         )
-        for clip in owner.list_clips(store, actor, at)
+        for clip in clip_service.list_clips(store, household_id)
     ]
 
 

@@ -33,18 +33,28 @@ def enqueue(
     gold_label: str | None = None,
 ) -> str:
     """Queue the clip for review under `consent_id`, for `answers_needed` different reviewers (a gold
-    task, with its known answer, for any number); an open task for the same clip, consent and kind is
-    reused."""
-    open_task = conn.execute(
-        select(_tasks.id).where(
+    task, with its known answer, for any number). A clip already queued or reviewed for `purpose`, under
+    this consent or another (a tester clip its owner then shares), is not queued again: its answers stand
+    and nobody else watches it for them; the task found is returned. A gold task already open for the clip
+    under this consent is reused."""
+    if gold_label is None:
+        found = select(_tasks.id).where(
+            _tasks.clip_id == clip_id,
+            _tasks.purpose == purpose,
+            _tasks.stage == "annotate",
+            _tasks.gold_label.is_(None),
+            _tasks.status.in_(("queued", "done")),
+        )
+    else:
+        found = select(_tasks.id).where(
             _tasks.clip_id == clip_id,
             _tasks.consent_id == consent_id,
             _tasks.status == "queued",
-            _tasks.gold_label.is_(None) if gold_label is None else _tasks.gold_label.is_not(None),
+            _tasks.gold_label.is_not(None),
         )
-    ).scalar()
-    if open_task is not None:
-        return str(open_task)
+    existing = conn.execute(found.limit(1)).scalar()
+    if existing is not None:
+        return str(existing)
     return _insert_task(conn, clip_id, consent_id, purpose, at, answers_needed=answers_needed, gold_label=gold_label)
 
 
@@ -88,6 +98,16 @@ def summary(store: Store) -> dict[str, Any]:
         "removed_because": {reason: count for reason, count in sorted(removed)},
         "clips_ever_queued": sorted(clips),
     }
+
+
+def queued_under(conn: Connection, consent_id: str) -> list[tuple[str, str]]:
+    """(task id, clip id) of the tasks queued under the consent."""
+    query = select(_tasks.id, _tasks.clip_id).where(_tasks.consent_id == consent_id, _tasks.status == "queued")
+    return [(row.id, row.clip_id) for row in conn.execute(query.order_by(_tasks.id))]
+
+
+def move_to_consent(conn: Connection, task_id: str, consent_id: str) -> None:
+    conn.execute(update(review_tasks).where(_tasks.id == task_id).values(consent_id=consent_id))
 
 
 def remove_for_consent(conn: Connection, consent_id: str, at: datetime, reason: str) -> list[str]:

@@ -18,6 +18,9 @@ from clipwarden.store import Store, datasets
 from clipwarden.store.erasure_steps import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.store.schema import clip_controls
 
+# The consents under which a clip may be queued for human review: a share for it, the tester program.
+REVIEW_CONSENTS = ("human_review_for_model_improvement", "tester_program")
+
 
 def consent_changed(conn: Connection, state: str, fields: dict[str, Any]) -> None:
     """The consent ledger's on_change hook: log the change; a consent that stops being valid takes its
@@ -29,8 +32,25 @@ def consent_changed(conn: Connection, state: str, fields: dict[str, Any]) -> Non
         queue.remove_for_clips(conn, [fields["clip_id"]], at, "the owner withdrew the clip's share")
         datasets.retract_clips(conn, [fields["clip_id"]], at, "the owner withdrew the clip's share")
     elif state not in VALID_STATES:
+        _move_to_covering_consents(conn, fields["consent_id"], fields["household_id"], at)
         queue.remove_for_consent(conn, fields["consent_id"], at, f"consent {state}")
         datasets.retract_consent(conn, fields["consent_id"], at, f"consent {fields['consent_id']} {state}")
+
+
+def _move_to_covering_consents(conn: Connection, ending: str, household_id: str, at: datetime) -> None:
+    """A task queued under the ending consent stays queued where another consent still lets people review
+    its clip (the queue holds one task per clip: a tester clip its owner also shared is queued once)."""
+    for task_id, clip_id in queue.queued_under(conn, ending):
+        covering = [
+            valid.consent_id
+            for purpose in REVIEW_CONSENTS
+            for valid in consent_service.valid_consents_for_clip(conn, clip_id, household_id, purpose, at)
+            if valid.consent_id != ending
+        ]
+        if covering:
+            queue.move_to_consent(conn, task_id, covering[0])
+            fields = {"task_id": task_id, "clip_id": clip_id, "from_consent": ending, "to_consent": covering[0]}
+            audit.append(conn, "review_task_moved", at, fields)
 
 
 def after_retraction(store: Store, at: datetime) -> None:

@@ -50,6 +50,7 @@ class SiteDefaults:
 
     clips_per_shift: float = 150.0  # the reported daily figure
     shift_hours: float = 8.0
+    shift_starts_utc: float = 9.0  # hour of the day, UTC, at which the site's shift begins
     pace_spread: float = 0.5  # lognormal sigma of one clip's seconds: some clips take far longer
     reviewer_pace_spread: float = 0.1  # lognormal sigma of a reviewer's own mean pace around the site's
     accuracy: float = 0.88  # centre of a careful reviewer's chance of the right label
@@ -60,8 +61,10 @@ class SiteDefaults:
     private_flag_rate: float = 0.1  # chance of flagging a private scene that reaches them
 
     def __post_init__(self) -> None:
-        if not self.clips_per_shift > 0 or not self.shift_hours > 0:
-            raise ValueError("clips_per_shift and shift_hours must be > 0")
+        if not self.clips_per_shift > 0 or not 0 < self.shift_hours <= 24:
+            raise ValueError("clips_per_shift must be > 0 and shift_hours in (0, 24]")
+        if not 0.0 <= self.shift_starts_utc < 24.0:
+            raise ValueError(f"shift_starts_utc must be an hour in [0, 24), got {self.shift_starts_utc!r}")
         for name in ("accuracy", "careless_share", "careless_accuracy", "ai_check_rate", "private_flag_rate"):
             _check_probability(name, getattr(self, name))
 
@@ -69,12 +72,24 @@ class SiteDefaults:
     def mean_seconds(self) -> float:
         return self.shift_hours * 3600.0 / self.clips_per_shift
 
+    def shifts(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The site's shifts that overlap ``[start, end)``, each as (begins, ends)."""
+        midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        first = midnight + timedelta(hours=self.shift_starts_utc) - timedelta(days=1)
+        found = []
+        while first < end:
+            if first + timedelta(hours=self.shift_hours) > start:
+                found.append((first, first + timedelta(hours=self.shift_hours)))
+            first += timedelta(days=1)
+        return found
 
-# The contractor sites work to the reported quota; the controller's own staff to a lower one.
+
+# The contractor sites work to the reported quota; the controller's own staff to a lower one. Each site works
+# 09:00 to 17:00 local time (winter): Hyderabad UTC+5:30, Bucharest UTC+2, Seattle UTC-8.
 SITE_DEFAULTS: dict[str, SiteDefaults] = {
-    "in-hyd": SiteDefaults(),
-    "ro-buc": SiteDefaults(),
-    "us-sea": SiteDefaults(clips_per_shift=120.0),
+    "in-hyd": SiteDefaults(shift_starts_utc=3.5),
+    "ro-buc": SiteDefaults(shift_starts_utc=7.0),
+    "us-sea": SiteDefaults(clips_per_shift=120.0, shift_starts_utc=17.0),
 }
 
 

@@ -5,6 +5,7 @@ data dir at once."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import stat
@@ -21,6 +22,7 @@ from clipwarden.media.codec import decode_frames, probe
 from clipwarden.media.zones import zone_mask
 from clipwarden.services.users import authenticate
 from clipwarden.sim import SimConfig, build_fleet
+from clipwarden.sim.reviewers import SITE_DEFAULTS
 from clipwarden.store import open_store
 
 # One household, two cameras that both have privacy zones: a few clips, quickly. Its hours end now, so
@@ -214,7 +216,7 @@ def test_the_demo_owners_share_withdraw_and_delete_through_the_gate(
     cli_raw: Callable[..., Any], tmp_path: Path
 ) -> None:
     data = tmp_path / "demo"
-    rates = ["--share-rate", "1", "--withdraw-rate", "0.5", "--delete-rate", "0.3", "--tester-rate", "1"]
+    rates = ["--share-rate", "1", "--withdraw-rate", "1", "--delete-rate", "0.3", "--tester-rate", "1"]
     rates += ["--reviewers-per-site", "0"]  # reviewing is the next test's
     report = _run(cli_raw, data, "demo", "--households", "2", "--hours", "12", "--seed", "7", *MONDAY, *rates)
     assert json.loads((data / "report.json").read_text()) == json.loads(json.dumps(report))  # what --json printed
@@ -250,6 +252,23 @@ def test_the_demo_reviewers_annotate_through_the_api(cli_raw: Callable[..., Any]
     assert audit["views"] >= review["views"] and audit["views_without_consent"] == 0 and audit["replay_ok"]
     # Every lease ended, so every rendition is gone.
     assert [path for path in (data / "renditions").rglob("*") if path.is_file()] == []
+    # The reviewers worked their sites' shifts as the clips came in, not after the day: the log is in time order,
+    # and every reviewer's request fell in a shift of the reviewer's site or in the closing shift after the day.
+    leaves = [json.loads(base64.b64decode(entry["leaf_b64"])) for entry in _run(cli_raw, data, "audit", "entries")]
+    times = [datetime.fromisoformat(leaf["at"]) for leaf in leaves]
+    assert times == sorted(times)
+    day_starts = datetime.fromisoformat(report["run"]["start"])
+    day_ends = day_starts + timedelta(hours=12)
+    by_reviewers = [(at, leaf) for at, leaf in zip(times, leaves, strict=True) if _by_reviewer(leaf)]
+    assert by_reviewers and review["shifts"] >= 2
+    during_the_day = [(at, leaf["actor"]["site"]) for at, leaf in by_reviewers if at < day_ends]
+    assert during_the_day
+    for at, site in during_the_day:
+        assert any(begins <= at < ends for begins, ends in SITE_DEFAULTS[site].shifts(day_starts, day_ends)), (at, site)
+
+
+def _by_reviewer(leaf: dict[str, Any]) -> bool:
+    return leaf["kind"] == "decision" and leaf["actor"].get("role") == "reviewer"
 
 
 def test_the_demo_refuses_a_rate_outside_zero_to_one(cli_raw: Callable[..., Any], tmp_path: Path) -> None:

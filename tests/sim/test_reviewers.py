@@ -4,6 +4,7 @@ about 150 clips in an 8-hour shift at the contractor sites."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -176,3 +177,13 @@ def test_bad_input_is_refused(team: tuple[ReviewerProfile, ...]) -> None:
         SiteDefaults(careless_share=2.0)
     with pytest.raises(ValueError, match="unknown site"):
         build_reviewers(seed=1, per_site=1, sites={"xx-nowhere": SiteDefaults()})
+
+
+def test_a_sites_shifts_are_its_working_hours_in_utc_midnight_included() -> None:
+    monday, tuesday = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC)
+    seattle = SITE_DEFAULTS["us-sea"].shifts(monday, tuesday)  # 09:00-17:00 in Seattle: 17:00-01:00 UTC
+    hour = timedelta(hours=1)
+    assert seattle == [(monday - 7 * hour, monday + hour), (monday + 17 * hour, tuesday + hour)]
+    assert SITE_DEFAULTS["in-hyd"].shifts(monday, tuesday) == [(monday + 3.5 * hour, monday + 11.5 * hour)]
+    with pytest.raises(ValueError, match="shift_starts_utc"):
+        SiteDefaults(shift_starts_utc=24.0)

@@ -515,3 +515,25 @@ def test_withdrawing_a_clips_share_excludes_it_from_the_tester_program_until_sha
     assert shared.status_code == 201, shared.text
     assert queue_if_enrolled(floor.store, clip_id, floor.clock.now) == "queued"
     assert gate.check(floor.store, replace(asked, at=floor.clock.now)).allow
+
+
+def test_a_clip_is_queued_once_and_stays_queued_while_any_consent_covers_it(floor: Floor) -> None:
+    owner.enroll_tester(floor.store, Actor("owner-hh-rev", "owner", household_id="hh-rev"), floor.clock.now)
+    data = encode_mp4(_clip_frames(3), WIDTH, HEIGHT, FPS)
+    recorded = RecordedClip("cam-rev", T0 + timedelta(minutes=40), float(SECONDS), WIDTH, HEIGHT, FPS, "h264", data)
+    clip_id = ingest_clip(floor.store, recorded, AiVerdict("visitor", False, 0.6))
+    assert queue_if_enrolled(floor.store, clip_id, floor.clock.now) == "queued"
+    floor.clock.advance(minutes=5)
+    # The owner also shares the tester clip: one task, one pair of eyes per answer, not two tasks.
+    shared = floor.call("owner", "POST", f"/api/clips/{clip_id}/shares", json={"purposes": [REVIEW]})
+    assert shared.status_code == 201, shared.text
+    assert floor.count(review_tasks, review_tasks.c.clip_id == clip_id) == 1
+    # The household leaves the tester program: the clip stays queued, under the share that still covers it.
+    tester = next(c["id"] for c in floor.call("owner", "GET", "/api/consents").json() if c["clip_id"] is None)
+    floor.clock.advance(minutes=5)
+    assert floor.call("owner", "POST", f"/api/consents/{tester}/withdraw").status_code == 200
+    with floor.store.connect() as conn:
+        task = conn.execute(select(review_tasks).where(review_tasks.c.clip_id == clip_id)).one()
+    assert (task.status, task.consent_id) == ("queued", shared.json()["consent_id"])
+    assert floor.count(audit_entries, audit_entries.c.kind == "review_task_moved") == 1
+    assert floor.count(review_tasks, review_tasks.c.status == "queued") == 4  # the three shared clips' tasks stay

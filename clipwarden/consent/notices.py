@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -22,6 +22,11 @@ from clipwarden.times import iso_utc
 WITHDRAW = (
     "You can withdraw at any time with one click on this consent in the app "
     "(POST /api/consents/{id}/withdraw); it takes effect at once."
+)
+# The same, said as a person does it in the app, not as the request the app sends.
+WITHDRAW_IN_APP = (
+    "You can withdraw at any time, as easily as you agreed: open Consents in the app and press Withdraw next "
+    "to this consent; it takes effect at once."
 )
 
 
@@ -69,7 +74,7 @@ FORGETS = (
     "it forgets the clip exactly, as if it had never seen it."
 )
 
-NOTICES: tuple[NoticeVersion, ...] = (
+_HISTORY: tuple[NoticeVersion, ...] = (
     NoticeVersion(
         purpose="troubleshooting",
         version=1,
@@ -259,6 +264,25 @@ NOTICES: tuple[NoticeVersion, ...] = (
         material=False,
         published_at=_UNLEARNING,
     ),
+)
+
+# Clearer wording only: how to withdraw, in the app's words. Consents to the versions before stand.
+_PLAIN_WORDS = datetime(2026, 12, 7, 12, tzinfo=UTC)
+
+
+def _withdrawal_in_words(notice: NoticeVersion) -> NoticeVersion:
+    return replace(
+        notice,
+        version=notice.version + 1,
+        text=notice.text.replace(WITHDRAW, WITHDRAW_IN_APP),
+        material=False,
+        published_at=_PLAIN_WORDS,
+    )
+
+
+NOTICES: tuple[NoticeVersion, ...] = _HISTORY + tuple(
+    _withdrawal_in_words(max((n for n in _HISTORY if n.purpose == purpose), key=lambda n: n.version))
+    for purpose in dict.fromkeys(notice.purpose for notice in _HISTORY)
 )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from clipwarden.consent.vocabulary import SITES
+from clipwarden import words
 from clipwarden.policy import gate
 from clipwarden.policy.decision import OWNER_ACCESS, Actor
 from clipwarden.services import owner
@@ -24,22 +24,6 @@ from clipwarden.times import iso_utc
 _SYSTEM_ACTIONS = {
     "train": "read it to teach the camera's AI",
     "export": "put it in a dataset export for annotation tools",
-}
-# What someone asked to do with the clip, in words (the gate's own reasons name internal ids and purposes).
-_ACTION_WORDS = {
-    "view_media": "watch it",
-    "view_metadata": "see its details",
-    "annotate": "answer what it shows",
-    "export": "copy it out",
-    "train": "learn from it",
-    "delete": "delete it",
-}
-# Purposes as an owner reads them.
-PURPOSE_WORDS = {
-    "troubleshooting": "troubleshooting",
-    "human_review_for_model_improvement": "human review to improve the camera's AI",
-    "automated_training": "training the camera's AI (no person watches)",
-    "tester_program": "the tester program",
 }
 
 
@@ -74,11 +58,11 @@ def consent_names(consents: list[dict[str, Any]], clip_id: str) -> dict[str, str
     tester-program enrolment, given 2 Jan 2026"."""
     names = {}
     for consent in consents:
-        given = _day(consent["given_at"])
+        given = words.day(consent["given_at"])
         if consent["clip_id"] == clip_id:
             names[consent["id"]] = f"your share of this clip, given {given}"
         elif consent["clip_id"] is None:
-            purposes = " and ".join(PURPOSE_WORDS.get(p, p) for p in consent["purposes"])
+            purposes = " and ".join(_in_a_sentence(words.purpose(p)) for p in consent["purposes"])
             names[consent["id"]] = f"your enrolment in {purposes}, given {given}"
     return names
 
@@ -110,7 +94,7 @@ def _sessions(conn: Connection, clip_id: str, names: dict[str, str]) -> list[His
         redaction = shown.get(lease.id)
         seen = "watched it, people pixelated" if redaction == "pixelate" else "watched it"
         what = seen if redaction is not None else "was given it to watch, and did not open it"
-        common = {"who": lease.pseudonym, "where": _site(lease.site), "purpose": PURPOSE_WORDS.get(lease.purpose, "")}
+        common = {"who": lease.pseudonym, "where": _site(lease.site), "purpose": words.purpose(lease.purpose)}
         consent = names.get(lease.consent_id, "a consent you gave")
         until = None if lease.ended_at is None else iso_utc(lease.ended_at)
         rows.append(HistoryRow(iso_utc(lease.leased_at), "viewed", what=what, consent=consent, until=until, **common))
@@ -133,8 +117,8 @@ def _answers(conn: Connection, clip_id: str) -> list[HistoryRow]:
             "answered",
             who=answer.pseudonym,
             where=_site(answer.site),
-            what=f"said what it shows: {answer.label.replace('_', ' ')}",
-            purpose=PURPOSE_WORDS["human_review_for_model_improvement"],
+            what=f"said what it shows: {_in_a_sentence(words.label(answer.label))}",
+            purpose=words.purpose("human_review_for_model_improvement"),
             consent="",
         )
         for answer in answers
@@ -151,8 +135,8 @@ def _others(conn: Connection, clip_id: str, leased: set[str]) -> list[HistoryRow
     ).all()
     rows = []
     for row in decisions:
-        purpose = PURPOSE_WORDS.get(row.purpose, row.purpose.replace("_", " "))
-        asked = _ACTION_WORDS.get(row.action, row.action.replace("_", " "))
+        purpose = words.purpose(row.purpose)
+        asked = words.ACTIONS.get(row.action, row.action.replace("_", " "))
         if not row.allow:
             what = f"asked to {asked} and was refused"
             rows.append(HistoryRow(iso_utc(row.at), "refused", row.actor_pseudonym, _site(row.site), what, purpose, ""))
@@ -169,12 +153,9 @@ def _others(conn: Connection, clip_id: str, leased: set[str]) -> list[HistoryRow
 
 
 def _site(code: str | None) -> str:
-    site = SITES.get(code or "")
-    if site is None:
-        return ""
-    return f"{site.city}, {site.country} ({site.contractor or 'our own staff'})"
+    return words.site(code) if code else ""
 
 
-def _day(iso: str) -> str:
-    moment = datetime.fromisoformat(iso)
-    return f"{moment.day} {moment:%b %Y}"
+def _in_a_sentence(phrase: str) -> str:
+    """ "The tester program" inside a sentence: "the tester program" (an initialism like "AI" stays)."""
+    return phrase[:1].lower() + phrase[1:] if not phrase[1:2].isupper() else phrase

@@ -38,7 +38,7 @@ def overview(
     """A page of the household's stored clips, newest first, each with its marks; the cameras to filter by
     (id and name); ``next``: the cursor of the next page, None on the last. Bad filter values are refused."""
     clips = owner.list_clips(store, actor, at)
-    names = _camera_names(store, {clip["camera_id"] for clip in clips})
+    names = camera_names(store, {clip["camera_id"] for clip in clips})
     _check(wanted, names, cursor, limit)
     shared = {
         consent["clip_id"]
@@ -89,7 +89,7 @@ def _matches(row: dict[str, Any], wanted: ClipFilter) -> bool:
     )
 
 
-def _camera_names(store: Store, camera_ids: set[str]) -> dict[str, str]:
+def camera_names(store: Store, camera_ids: set[str]) -> dict[str, str]:
     with store.connect() as conn:
         rows = conn.execute(select(cameras.c.id, cameras.c.name).where(cameras.c.id.in_(camera_ids))).all()
     return {row.id: row.name for row in rows}

@@ -22,9 +22,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from clipwarden import words
 from clipwarden.audit import api as audit_api
 from clipwarden.audit.log import AuditLog
 from clipwarden.consent.notices import notices_in_force
@@ -47,13 +49,22 @@ STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=TEMPLATE_DIR)
 
 
-def readable(iso: str) -> str:
-    """An ISO 8601 instant as a person reads it: "5 Jan 2026, 17:12" (UTC)."""
-    moment = parse_instant(iso)
-    return f"{moment.day} {moment:%b %Y, %H:%M}"
+def time_element(iso: str | None) -> Markup:
+    """A ``<time>`` in words, in UTC; the pages' script shows it in the reader's time zone, UTC on hover."""
+    if not iso:
+        return Markup("")
+    return Markup('<time datetime="{}">{}</time>').format(iso, words.when(iso))
 
 
-templates.env.filters["readable"] = readable
+templates.env.filters.update(
+    when=time_element,
+    day=words.day,
+    purpose=words.purpose,
+    consent_state=words.consent_state,
+    label=words.label,
+    clip_state=words.clip_state,
+    site=words.site,
+)
 
 # Where each role lands after signing in. The reviewer workstation's data comes from web/review_api.py.
 HOME_BY_ROLE = {"owner": "/clips", "auditor": "/audit", "admin": "/audit", "reviewer": "/review"}
@@ -353,6 +364,7 @@ def clip_page(request: Request, clip_id: str, session: OwnerSession, done: str =
         request,
         "clip.html",
         clip=clip,
+        camera_name=clip_overview.camera_names(store, {clip["camera_id"]})[clip["camera_id"]],
         # The clip's standing as it is: stopped by a reviewer as private, or gone once its retention ran out.
         stopped_at=None if stopped is None else iso_utc(stopped),
         gone=clip["status"] != "stored" or parse_instant(clip["expires_at"]) <= at,
@@ -409,7 +421,7 @@ def confirm_delete_page(request: Request, clip_id: str, session: OwnerSession) -
 @router.post("/clips/{clip_id}/delete")
 def delete_clip(request: Request, clip_id: str, form: SignedForm, session: OwnerSession) -> Response:
     certificate = owner.delete_clip(_store(request), session.actor, clip_id, _now(request))
-    return render(request, "deleted.html", certificate=certificate, what=f"clip {clip_id}")
+    return render(request, "deleted.html", certificate=certificate, what="the clip")
 
 
 @router.get("/consents")
@@ -435,7 +447,13 @@ def receipt(request: Request, consent_id: str, session: OwnerSession) -> Respons
 @router.get("/erasure-requests")
 def erasure_requests_page(request: Request, session: OwnerSession) -> Response:
     requests = owner.erasure_requests_for(_store(request), session.actor, _now(request))
-    return render(request, "erasure_requests.html", requests=requests)
+    return render(
+        request,
+        "erasure_requests.html",
+        requests=requests,
+        subjects=words.SUBJECTS,
+        request_states=words.REQUEST_STATES,
+    )
 
 
 @router.get("/household/erase")
@@ -451,7 +469,7 @@ def erase_household(request: Request, form: SignedForm, session: OwnerSession) -
         raise ClipwardenError(f"type your household id ({household_id}) to confirm the erasure")
     certificate = owner.erase_household(_store(request), session.actor, household_id, _now(request))
     request.state.page_session = None  # the account is gone: show the page signed out
-    response = render(request, "deleted.html", certificate=certificate, what=f"household {household_id}")
+    response = render(request, "deleted.html", certificate=certificate, what="your whole household")
     sessions.clear_cookie(response, request, web_settings(request).sessions)
     return response
 

@@ -52,6 +52,7 @@ class PageSession:
     id: str  # the row id: SHA-256 of the cookie value
     actor: Actor
     csrf_token: str  # echoed in every form this session renders
+    name: str | None = None  # the account's name, where it has one
 
 
 class CrossSiteRefused(HTTPException):
@@ -109,7 +110,7 @@ def resume(store: Store, cookie_value: str, at: datetime, settings: SessionSetti
             _end(conn, session_id, row.id, at, timed_out)
             return None
         conn.execute(update(web_sessions).where(web_sessions.c.id == session_id).values(last_seen_at=at))
-    return PageSession(session_id, actor_of(row), row.csrf_token)
+    return PageSession(session_id, actor_of(row), row.csrf_token, row.name)
 
 
 def end(store: Store, session: PageSession, at: datetime, reason: str = "signed_out") -> None:

@@ -41,7 +41,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "correct horse battery staple"
-START = datetime(2025, 1, 1, 8, 0, tzinfo=UTC)
+# After the notices of 7 Dec 2026 that say how to withdraw in the app, not as an API request.
+START = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)
 CLIPS_PER_HOUSEHOLD = 4
 
 
@@ -135,7 +136,9 @@ def _seed(store: Store) -> Fleet:
         ("plus", "owner", "hh-plus"),
         ("auditor", "auditor", None),
     ]:
-        seeded.accounts[name] = users.add_user(store, role, household_id, None, START, password=PASSWORD)["user_id"]
+        seeded.accounts[name] = users.add_user(store, role, household_id, None, START, password=PASSWORD, name=name)[
+            "user_id"
+        ]
     return seeded
 
 

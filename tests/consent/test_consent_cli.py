@@ -37,13 +37,15 @@ def test_notices_list_prints_the_notices_in_force(cli_raw: Cli) -> None:
     assert all(notice.keys() >= CONTRACT_FIELDS for notice in listed)
     assert {n["purpose"]: n["version"] for n in listed}[REVIEW] == 1
     latest = _ok(cli_raw("--json", "notices", "list"))
-    # the training purposes' notices now say that models learn and forget (clearer wording, 2026-12-07)
-    assert {n["purpose"]: n["version"] for n in latest} == {PURPOSES[0]: 2, REVIEW: 3, PURPOSES[2]: 2, PURPOSES[3]: 2}
+    # The training purposes' notices say that models learn and forget, and every notice says how to withdraw
+    # in the app's words, not as an API request (clearer wording, both on 2026-12-07).
+    assert {n["purpose"]: n["version"] for n in latest} == {PURPOSES[0]: 3, REVIEW: 4, PURPOSES[2]: 3, PURPOSES[3]: 3}
     assert all("forgets" in n["text"] for n in latest[1:])
+    assert all("press Withdraw" in n["text"] and "/api/" not in n["text"] for n in latest)
     shown = cli_raw("notices", "list")
     assert shown.code == 0
     assert "no person watches; sites: none; kept 365 days" in shown.out
-    assert f"{REVIEW} v3 (sha256 {latest[1]['sha256'][:16]}...)" in shown.out
+    assert f"{REVIEW} v4 (sha256 {latest[1]['sha256'][:16]}...)" in shown.out
 
 
 def test_an_owner_gives_lists_and_withdraws_consent(cli: Cli, fleet: Fleet) -> None:

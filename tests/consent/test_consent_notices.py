@@ -63,7 +63,9 @@ def test_each_text_says_in_plain_words_who_watches_where_how_long_and_how_to_wit
     for code in SITES.keys() - set(notice.sites):
         assert code not in text
     assert f"for {notice.retention_days} days" in text
-    assert "withdraw at any time with one click" in text and "POST /api/consents/{id}/withdraw" in text
+    # How to withdraw: in the app's words since 7 Dec 2026, as the request the app sends before.
+    in_words = "open Consents in the app and press Withdraw next to this consent" in text and "/api/" not in text
+    assert in_words or ("withdraw at any time with one click" in text and "POST /api/consents/{id}/withdraw" in text)
     assert "takes effect at once" in text
 
 

@@ -16,3 +16,24 @@ document.addEventListener("DOMContentLoaded", () => {
   purposes.forEach((box) => box.addEventListener("change", update));
   update();
 });
+
+// Times: the server writes each one in UTC ("5 Jan 2026, 17:12 UTC"); the reader sees it in their own time
+// zone, and the UTC reading on hover.
+document.addEventListener("DOMContentLoaded", () => {
+  const local = new Intl.DateTimeFormat("en-GB", {
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZoneName: "short",
+  });
+  document.querySelectorAll("time[datetime]").forEach((element) => {
+    const moment = new Date(element.getAttribute("datetime"));
+    if (Number.isNaN(moment.getTime())) {
+      return;
+    }
+    element.title = element.textContent;
+    element.textContent = local.format(moment);
+  });
+});

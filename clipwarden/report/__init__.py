@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from clipwarden import words
 from clipwarden.report.plots import before_after_png, study_png
 
 _templates = Environment(
@@ -18,6 +19,7 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_templates.filters.update(label=words.label, purpose=words.purpose)
 
 
 def write_report(report: dict[str, Any], data_dir: Path) -> tuple[Path, ...]:

@@ -88,6 +88,9 @@ class ShareRequest(BaseModel):
         return {str(purpose): version for purpose, version in given.items()} if isinstance(given, dict) else given
 
 
+MAX_CLIPS_PER_PAGE = 500
+
+
 def create_app(store: Store, clock: Callable[[], datetime] = utc_now, settings: WebSettings | None = None) -> FastAPI:
     """The API and the pages. ``settings`` default to ``WebSettings.from_env()`` (web/auth.py)."""
     settings = settings or WebSettings.from_env()
@@ -133,8 +136,20 @@ def create_app(store: Store, clock: Callable[[], datetime] = utc_now, settings: 
         return key.jwks()
 
     @app.get("/api/clips", responses=signed_in())
-    def list_clips(who: Owner) -> list[dict[str, Any]]:
-        return owner.list_clips(store, who, clock())
+    def list_clips(
+        who: Owner,
+        response: Response,
+        limit: Annotated[int | None, Query(ge=1, le=MAX_CLIPS_PER_PAGE, description="Clips per page.")] = None,
+        cursor: Annotated[int, Query(ge=0, description="Where the page starts: the `next` link's cursor.")] = 0,
+    ) -> list[dict[str, Any]]:
+        """The household's stored clips in recording order; with ``limit``, a page of them, and a ``Link``
+        header (RFC 8288, ``rel="next"``) to the next page while there is one."""
+        listed = owner.list_clips(store, who, clock())
+        if limit is None:
+            return listed[cursor:]
+        if cursor + limit < len(listed):
+            response.headers["Link"] = f'</api/clips?limit={limit}&cursor={cursor + limit}>; rel="next"'
+        return listed[cursor : cursor + limit]
 
     @app.get("/api/clips/{clip_id}", responses=signed_in(404))
     def get_clip(clip_id: str, who: Owner) -> dict[str, Any]:

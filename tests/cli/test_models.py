@@ -208,8 +208,8 @@ def test_a_withdrawal_makes_the_deployed_model_forget_the_clip_exactly(
     assert [(m["model_id"], m["status"], m["replaced_by"]) for m in seen] == [
         (trained["model_id"], "unlearned", new["model_id"])
     ]
-    assert signed_in.status_code == 200 and f"{trained['model_id']}</code> learned from this clip" in page
-    assert "forgot it" in page
+    assert signed_in.status_code == 200 and "A version of the camera AI learned from this clip" in page
+    assert "forgot it" in page and f"<code>{trained['model_id']}</code>, replaced by" in page
 
 
 def test_a_deletion_certificate_names_the_snapshots_and_models_that_forgot_the_clip(

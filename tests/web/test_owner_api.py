@@ -40,6 +40,23 @@ def test_an_owner_lists_reads_and_plays_own_clips(api: Any, fleet: Any) -> None:
     assert media.headers["cache-control"] == "no-store"
 
 
+def test_the_clip_list_comes_a_page_at_a_time_with_a_link_to_the_next(api: Any, fleet: Any) -> None:
+    own = fleet.clip_ids["hh-free"]
+    assert len(own) >= 3
+    pages, path = [], "/api/clips?limit=2"
+    while path:
+        answer = api.call("free", "GET", path)
+        assert answer.status_code == 200, answer.text
+        pages.append([clip["id"] for clip in answer.json()])
+        link = answer.headers.get("link")
+        path = link.split(">")[0].removeprefix("<") if link else ""
+        assert not link or link.endswith('; rel="next"')
+    assert [clip for page in pages for clip in page] == own and all(len(page) <= 2 for page in pages)
+    for bad in ("limit=0", "limit=501", "limit=two", "cursor=-1"):
+        refused = api.call("free", "GET", f"/api/clips?{bad}")
+        assert refused.status_code == 422 and "detail" in refused.json(), bad
+
+
 def test_requests_without_a_valid_token_are_refused(api: Any, fleet: Any) -> None:
     clip = fleet.clip_ids["hh-free"][0]
     assert api.client.get(f"/api/clips/{clip}").status_code == 401

@@ -168,6 +168,25 @@ def decode_frames(source: bytes | Path) -> Iterator[np.ndarray]:
         raise ClipwardenError(f"not a playable video: {error}") from error
 
 
+def keyframe_jpeg(source: bytes | Path, width: int = 160, quality: int = 80) -> bytes:
+    """A small JPEG of the keyframe at or before the middle of the recording: the clip's own pixels (privacy
+    zones are black in them already), ``width`` pixels wide."""
+    try:
+        with open_input(source) as container:
+            stream = video_stream(container)
+            if container.duration:
+                container.seek(container.duration // 2)  # in AV_TIME_BASE units; lands on the keyframe before
+            frame = to_bgr(next(container.decode(stream)))
+    except (av.FFmpegError, StopIteration) as error:
+        raise ClipwardenError(f"not a playable video: {error or 'no frame'}") from error
+    height = max(2, round(frame.shape[0] * width / frame.shape[1] / 2) * 2)
+    small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+    encoded, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not encoded:
+        raise ClipwardenError("the keyframe could not be encoded as JPEG")
+    return jpeg.tobytes()
+
+
 def to_bgr(frame: av.VideoFrame) -> np.ndarray:
     """The decoded frame as BGR uint8. yuv420p (what cameras and this encoder write) is converted by
     OpenCV: several times faster than FFmpeg's swscale, and swscale's conversion leaves this thread's

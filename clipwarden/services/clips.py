@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Row, func, select
 from clipwarden.domain import LABELS, PLAN_RETENTION_HOURS, AiVerdict, RecordedClip
 from clipwarden.errors import ClipwardenError, Conflict, NotFound
 from clipwarden.media.capture import MotionTrack, track_document
+from clipwarden.media.codec import keyframe_jpeg
 from clipwarden.services.erasure import completed, erase
 from clipwarden.store import BlobMissing, Store, content_address
 from clipwarden.store.blobs import write_atomically
@@ -56,6 +57,7 @@ def ingest_clip(store: Store, clip: RecordedClip, verdict: AiVerdict, track: Mot
     if verdict.label not in LABELS:
         raise ClipwardenError(f"unknown label {verdict.label!r}")
     sha256 = content_address(clip.data)
+    preview = keyframe_jpeg(clip.data)  # also refuses what is not a playable video, before anything is written
     with store.begin() as conn:
         owner = _recording_household(conn, clip.camera_id)
         store.lock_blob(conn, sha256)
@@ -80,6 +82,7 @@ def ingest_clip(store: Store, clip: RecordedClip, verdict: AiVerdict, track: Mot
                 ai_confidence=verdict.confidence,
                 ai_model_id=verdict.model_id,
                 motion_track=None if track is None else track_document(track),
+                thumbnail=preview,
                 created_at=utc_now(),
             )
             .on_conflict_do_nothing(index_elements=["camera_id", "started_at"])
@@ -90,6 +93,15 @@ def ingest_clip(store: Store, clip: RecordedClip, verdict: AiVerdict, track: Mot
         # Inside the transaction: the row commits only once its bytes are durable.
         store.blobs.put(clip.data)
     return clip_id
+
+
+def thumbnail(store: Store, clip_id: str) -> bytes:
+    """The stored clip's thumbnail JPEG. Callers ask the gate first (``owner.open_thumbnail``)."""
+    with store.connect() as conn:
+        row = conn.execute(select(clips.c.thumbnail).where(clips.c.id == clip_id, clips.c.status == "stored")).first()
+    if row is None or row.thumbnail is None:
+        raise NotFound(f"clip {clip_id} has no thumbnail (it was stored before thumbnails were made, or is gone)")
+    return bytes(row.thumbnail)
 
 
 def list_clips(

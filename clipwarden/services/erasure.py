@@ -132,6 +132,7 @@ def _clip_rows(conn: Connection, store: Store, scope: ErasureScope) -> list[Arte
         ai_alert=None,
         ai_confidence=None,
         motion_track=None,
+        thumbnail=None,
     )
     ids = scope.clip_ids
     for start in range(0, len(ids), _IN_BATCH):

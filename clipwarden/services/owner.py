@@ -59,6 +59,12 @@ def open_media(store: Store, actor: Actor, clip_id: str, at: datetime) -> Binary
     return store.blobs.open(clip_service.get_clip(store, clip_id)["sha256"])
 
 
+def open_thumbnail(store: Store, actor: Actor, clip_id: str, at: datetime) -> bytes:
+    """The clip's thumbnail, after the gate allowed and logged the view: a keyframe is the clip's pixels."""
+    gate.require(store, gate.Ask(actor, "view_media", clip_id, OWNER_ACCESS, at))
+    return clip_service.thumbnail(store, clip_id)
+
+
 def export_clip(store: Store, actor: Actor, clip_id: str, dest: Path, at: datetime) -> dict[str, Any]:
     gate.require(store, gate.Ask(actor, "export", clip_id, OWNER_ACCESS, at))
     return clip_service.export_clip(store, clip_id, dest)

@@ -138,6 +138,8 @@ clips = Table(
     # What the camera measured per frame as it recorded (media.capture.track_document); cleared with the
     # media. Null for a clip uploaded without one.
     Column("motion_track", JSON(none_as_null=True)),
+    # A small JPEG of a keyframe, for the owner's clip list (media.codec.keyframe_jpeg); cleared with the media.
+    Column("thumbnail", LargeBinary),
     Column("created_at", UTCDateTime, nullable=False),
     # When the media went, by deletion or by expiry.
     Column("deleted_at", UTCDateTime),

@@ -355,6 +355,24 @@ def clips_page(
 
 @router.get("/clips/{clip_id}")
 def clip_page(request: Request, clip_id: str, session: OwnerSession, done: str = "") -> Response:
+    return _clip_page(request, clip_id, session, done=DONE_MESSAGES.get(done))
+
+
+@dataclass(frozen=True)
+class ShareProblem:
+    """A share form that could not be taken: what was wrong, next to which part of the form (``purposes``,
+    ``sites`` or ``form``), and what the owner had chosen, to show the form again as it was."""
+
+    field: str
+    text: str
+    purposes: tuple[str, ...] = ()
+    sites: tuple[str, ...] = ()
+    allow_unredacted: bool = False
+
+
+def _clip_page(
+    request: Request, clip_id: str, session: PageSession, done: str | None = None, problem: ShareProblem | None = None
+) -> Response:
     store, at, who = _store(request), _now(request), session.actor
     clip = owner.get_clip(store, who, clip_id, at)
     consents = owner.consents(store, who, at)
@@ -363,6 +381,7 @@ def clip_page(request: Request, clip_id: str, session: OwnerSession, done: str =
     return render(
         request,
         "clip.html",
+        status=400 if problem else 200,
         clip=clip,
         camera_name=clip_overview.camera_names(store, {clip["camera_id"]})[clip["camera_id"]],
         # The clip's standing as it is: stopped by a reviewer as private, or gone once its retention ran out.
@@ -378,8 +397,16 @@ def clip_page(request: Request, clip_id: str, session: OwnerSession, done: str =
             _notice_view(notice) for notice in notices_in_force(at) if notice["purpose"] not in ACCOUNT_WIDE_PURPOSES
         ],
         sites=SITES,
-        done=DONE_MESSAGES.get(done),
+        done=done,
+        problem=problem,
     )
+
+
+@router.get("/clips/{clip_id}/thumbnail")
+def clip_thumbnail(request: Request, clip_id: str, session: OwnerSession) -> Response:
+    """The clip's keyframe for the clip list, through the enforcement point like its video."""
+    jpeg = owner.open_thumbnail(_store(request), session.actor, clip_id, _now(request))
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
 @router.api_route("/clips/{clip_id}/video", methods=["GET", "HEAD"])
@@ -392,18 +419,34 @@ def clip_video(request: Request, clip_id: str, session: OwnerSession) -> Respons
 
 @router.post("/clips/{clip_id}/share")
 def share_clip(request: Request, clip_id: str, form: SignedForm, session: OwnerSession) -> Response:
-    purposes = form.all("purpose")
-    shared = owner.share_clip(
-        _store(request),
-        session.actor,
-        clip_id,
-        purposes,
-        {purpose: _notice_version(form.one(f"notice_version:{purpose}")) for purpose in purposes},
-        form.ticked("allow_unredacted"),
-        form.all("site") or None,
-        _now(request),
-    )
+    """Share the clip; a form that cannot be taken is shown again, as the owner filled it, with the problem
+    next to the part it concerns (the refusal logged like any other, nothing changed)."""
+    purposes, sites, unredacted = form.all("purpose"), form.all("site"), form.ticked("allow_unredacted")
+    try:
+        if not purposes:
+            raise FormProblem("purposes", "Tick at least one purpose: nothing is shared until you do.")
+        if unknown := sorted(set(sites) - SITES.keys()):
+            raise FormProblem("sites", f"There is no review site {', '.join(unknown)}: tick one of those listed.")
+        versions = {purpose: _notice_version(form.one(f"notice_version:{purpose}")) for purpose in purposes}
+        shared = owner.share_clip(
+            _store(request), session.actor, clip_id, purposes, versions, unredacted, sites or None, _now(request)
+        )
+    except ClipwardenError as error:
+        if isinstance(error, NotFound | Conflict | Denied):
+            raise
+        field = error.field if isinstance(error, FormProblem) else "form"
+        log_refusal(request, Refusal(400, str(error), {}), session.actor, _now(request))
+        problem = ShareProblem(field, str(error), tuple(purposes), tuple(sites), unredacted)
+        return _clip_page(request, clip_id, session, problem=problem)
     return render(request, "shared.html", clip_id=clip_id, shared=shared)
+
+
+class FormProblem(ClipwardenError):
+    """A form field's value that cannot be taken; ``field`` names the part of the form it concerns."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @router.post("/clips/{clip_id}/confirm-sensitive")

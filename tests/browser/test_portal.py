@@ -62,6 +62,11 @@ def test_an_owner_signs_in_and_sees_only_their_clips(page: Any, server: Served) 
     body = page.content()
     assert all(clip not in body for clip in server.fleet.clip_ids["hh-plus"])
     assert "Intruder" in rows.last.inner_text()  # the oldest clip, labelled intruder
+    # Every thumbnail loads: a keyframe served through the gate, 160 pixels wide.
+    thumbnails = page.locator("td.thumb img")
+    thumbnails.last.scroll_into_view_if_needed()
+    page.wait_for_function("() => [...document.querySelectorAll('td.thumb img')].every(img => img.complete)")
+    assert thumbnails.evaluate_all("images => images.map(image => image.naturalWidth)") == [160] * rows.count()
 
 
 def test_a_wrong_password_shows_an_error_and_no_clips(page: Any, server: Served) -> None:

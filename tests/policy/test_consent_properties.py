@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ from clipwarden.audit import AuditLog
 from clipwarden.audit.replay import replay
 from clipwarden.domain import PLAN_RETENTION_HOURS, AiVerdict, Camera, Household, RecordedClip
 from clipwarden.errors import ClipwardenError
+from clipwarden.media.codec import encode_mp4
 from clipwarden.policy import gate
 from clipwarden.policy.decision import Actor
 from clipwarden.services import ingest_clip, owner, register_camera, register_household
@@ -42,6 +44,11 @@ class Given:
     withdrawn_at: datetime | None = None
 
 
+def _tiny_mp4(shade: int) -> bytes:
+    """Two flat frames: a real video, each clip its own bytes."""
+    return encode_mp4([np.full((48, 64, 3), shade, np.uint8)] * 2, 64, 48, 10)
+
+
 def _seed(store: Store) -> list[str]:
     ids = []
     for household, jurisdiction in HOUSEHOLDS.items():
@@ -49,7 +56,7 @@ def _seed(store: Store) -> list[str]:
         register_camera(store, Camera(f"cam-{household}", household, "door", "entrance"))
     for number, (household, n) in enumerate(CLIPS):
         clip = RecordedClip(
-            f"cam-{household}", START - timedelta(hours=n + 1), 20.0, 64, 48, 10, "h264", b"mp4-%d" % number
+            f"cam-{household}", START - timedelta(hours=n + 1), 20.0, 64, 48, 10, "h264", _tiny_mp4(number)
         )
         clip_id = ingest_clip(store, clip, AiVerdict("pet", False, 0.5))
         with store.begin() as conn:  # screened and found harmless, so that consent decides

@@ -9,15 +9,20 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 from pages_support import PASSWORD, Clock, PageClient, Site, audit_size, cheap_hasher, entries_since
+from sqlalchemy import select
 
 from clipwarden.consent.notices import notices_in_force
+from clipwarden.media.codec import decode_frames
 from clipwarden.media.screen import ScreenResult
 from clipwarden.services import owner, screening
 from clipwarden.services.users import authenticate
 from clipwarden.signing import load_or_create, verify_jws
 from clipwarden.store import Store
+from clipwarden.store.schema import clips
 from clipwarden.web.auth import WebSettings
 from clipwarden.web.pages import CONTENT_SECURITY_POLICY
 
@@ -105,6 +110,27 @@ def test_pages_are_never_cached_and_run_nothing_foreign(free: PageClient, fleet:
     assert not re.search(r'(src|href|action)="(https?:)?//', page)  # nothing from elsewhere
 
 
+def test_each_clip_has_a_thumbnail_served_through_the_gate_and_erased_with_it(
+    free: PageClient, fleet: Any, site: Site
+) -> None:
+    clip, theirs = fleet.clip_ids["hh-free"][0], fleet.clip_ids["hh-plus"][0]
+    assert f'src="/clips/{clip}/thumbnail"' in free.get("/clips").text
+    before = audit_size(site.store)
+    shown = free.get(f"/clips/{clip}/thumbnail")
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+    assert shown.headers["cache-control"] == "private, no-store"
+    keyframe = cv2.imdecode(np.frombuffer(shown.content, np.uint8), cv2.IMREAD_COLOR)
+    first = next(decode_frames(fleet.media[clip]))
+    assert keyframe.shape[1] == 160 and keyframe.shape[0] == round(160 * first.shape[0] / first.shape[1] / 2) * 2
+    [decision] = entries_since(site.store, before, "decision")
+    assert (decision["action"], decision["resource"]["id"], decision["allow"]) == ("view_media", clip, True)
+    assert free.get(f"/clips/{theirs}/thumbnail").status_code == 404  # another household's: not even there
+    assert free.post(f"/clips/{clip}/delete").status_code == 200
+    assert free.get(f"/clips/{clip}/thumbnail").status_code in (403, 404)
+    with site.store.connect() as conn:
+        assert conn.execute(select(clips.c.thumbnail).where(clips.c.id == clip)).scalar_one() is None
+
+
 def test_the_video_plays_through_the_enforcement_point_with_byte_ranges(
     free: PageClient, fleet: Any, site: Site
 ) -> None:
@@ -174,18 +200,28 @@ def test_sharing_from_the_page_records_the_consent_to_the_version_shown(
     assert consent["id"][:8] in free.get(f"/clips/{clip}").text
 
 
-def test_a_share_for_a_notice_version_no_longer_shown_is_refused(free: PageClient, fleet: Any, site: Site) -> None:
-    clip = fleet.clip_ids["hh-free"][1]
+def test_a_share_form_that_cannot_be_taken_comes_back_with_the_problem_next_to_its_field(
+    free: PageClient, fleet: Any, site: Site
+) -> None:
+    clip, version = fleet.clip_ids["hh-free"][1], _version(site)
     before = audit_size(site.store)
-    for fields in [{"purpose": REVIEW, f"notice_version:{REVIEW}": "7"}, {"purpose": REVIEW}, {}]:
+    cases = [
+        ({"purpose": REVIEW, f"notice_version:{REVIEW}": "7"}, "form", "version 7"),
+        ({"purpose": REVIEW}, "form", "this form was changed or is out of date"),  # tampered: no version
+        ({}, "purposes", "Tick at least one purpose"),
+        ({"purpose": REVIEW, f"notice_version:{REVIEW}": version, "site": "mars"}, "sites", "no review site mars"),
+    ]
+    for fields, field, said in cases:
         answer = free.post(f"/clips/{clip}/share", fields)
-        assert 400 <= answer.status_code < 500, fields
-        assert "Nothing was changed" in answer.text
+        assert answer.status_code == 400, fields
+        problem = re.search(r'<p id="share-problem"[^>]*data-field="(\w+)">([^<]*)</p>', answer.text)
+        assert problem is not None and problem.group(1) == field and said in problem.group(2), answer.text
+        assert "Nothing was shared" in problem.group(2) and 'id="share-form"' in answer.text
         assert "whole number" not in answer.text and "not &#39;&#39;" not in answer.text
-        if fields == {"purpose": REVIEW}:  # a ticked purpose without the version the form carries: tampered
-            assert "this form was changed or is out of date" in answer.text
+        if "purpose" in fields:  # the form comes back as the owner filled it
+            assert f'value="{REVIEW}" checked' in answer.text
     assert _consents(site, "free") == []
-    assert len(entries_since(site.store, before, "refusal")) == 3
+    assert len(entries_since(site.store, before, "refusal")) == len(cases)
 
 
 def test_a_flagged_clip_is_held_until_the_owner_confirms_on_the_page(

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from axe_support import serious_violations
+from screenshots import keep
 
 from clipwarden.consent.notices import notices_in_force
 from clipwarden.policy.decision import Actor
@@ -270,7 +271,19 @@ def test_no_page_is_wider_than_the_window(page: Any, server: Served, viewport: d
 
 
 def test_every_page_of_owners_and_auditors_has_no_serious_accessibility_violation(
-    page: Any, server: Served, axe_script: str
+    page: Any, server: Served, axe_script: str, tmp_path: Path
 ) -> None:
-    found = {where: serious_violations(page, axe_script) for where in _every_page(page, server)}
+    clip = server.fleet.clip_ids["hh-free"][2]  # the clip _every_page shares and has watched
+    # The pages docs/web.md shows, by where _every_page is when it opens them.
+    screenshots = {
+        "free /clips": "owner-clips",
+        f"free /clips/{clip}": "owner-clip",
+        "auditor /audit/entries": "auditor-log",
+    }
+    found, shot = {}, []
+    for where in _every_page(page, server):
+        found[where] = serious_violations(page, axe_script)
+        if where in screenshots:
+            shot.append(keep(page, screenshots[where], tmp_path))
     assert {where: problems for where, problems in found.items() if problems} == {}
+    assert len(shot) == len(screenshots)

@@ -26,6 +26,7 @@ import pytest
 from argon2 import PasswordHasher
 from axe_support import serious_violations
 from media.scenes import crossing, frames
+from screenshots import keep
 from sqlalchemy import select
 
 from clipwarden.consent.notices import notices_in_force
@@ -131,7 +132,9 @@ def open_page(browser: Any, floor: Floor) -> Iterator[Callable[[], Any]]:
         context.close()
 
 
-def test_the_workstation_has_no_serious_accessibility_violation(floor: Floor, browser: Any, axe_script: str) -> None:
+def test_the_workstation_has_no_serious_accessibility_violation(
+    floor: Floor, browser: Any, axe_script: str, tmp_path: Path
+) -> None:
     floor.share(0)
     # Its own context: bypassing the page's CSP lets axe-core in, and no other test here runs under it.
     context = browser.new_context(base_url=floor.url, bypass_csp=True)
@@ -142,6 +145,7 @@ def test_the_workstation_has_no_serious_accessibility_violation(floor: Floor, br
         page.wait_for_url("**/review")
         _watching(page)  # a clip in view, the answer keys live
         assert serious_violations(page, axe_script) == []
+        keep(page, "reviewer-workstation", tmp_path)
     finally:
         context.close()
 

@@ -27,6 +27,41 @@ from clipwarden.signing import load_or_create, verify_jws
 
 REVIEW = "human_review_for_model_improvement"
 Served = Any  # conftest.Served: the server's URL, store, seeded fleet, clock and password (conftest is not importable)
+
+
+def _tab_to(page: Any, selector: str, most: int = 80) -> None:
+    """Press Tab until the element ``selector`` names has the focus, as a keyboard user would."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => document.activeElement === document.querySelector({selector!r})"):
+            return
+    raise AssertionError(f"{selector} was not reached in {most} presses of Tab")
+
+
+def test_an_owner_signs_in_and_shares_with_the_keyboard_alone(page: Any, server: Served) -> None:
+    clip = server.fleet.clip_ids["hh-plus"][1]
+    page.goto("/sign-in")
+    _tab_to(page, 'input[name="user_id"]')
+    page.keyboard.type(server.fleet.accounts["plus"])
+    page.keyboard.press("Tab")
+    page.keyboard.type(server.password)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/clips")
+    _tab_to(page, f'tr[data-clip="{clip}"] a')
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/clips/{clip}")
+    purpose = f'fieldset[data-purpose="{REVIEW}"] input[name="purpose"]'
+    _tab_to(page, purpose)
+    page.keyboard.press("Space")
+    assert page.locator(purpose).is_checked()
+    # Where the focus is can be seen: the focused control draws an outline.
+    assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") != "none"
+    _tab_to(page, "#share-button")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/clips/{clip}/share")
+    assert page.locator("h1").inner_text() == "Shared"
+
+
 REVIEWER = Actor("user_reviewer_ro", "reviewer", site="ro-buc", pseudonym="reviewer-ro-buc-5e1f00")
 
 

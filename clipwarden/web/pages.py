@@ -426,7 +426,8 @@ def share_clip(request: Request, clip_id: str, form: SignedForm, session: OwnerS
         if not purposes:
             raise FormProblem("purposes", "Tick at least one purpose: nothing is shared until you do.")
         if unknown := sorted(set(sites) - SITES.keys()):
-            raise FormProblem("sites", f"There is no review site {', '.join(unknown)}: tick one of those listed.")
+            named = ", ".join(code if len(code) <= 40 else code[:40] + "…" for code in unknown)
+            raise FormProblem("sites", f"There is no review site {named}: tick one of those listed.")
         versions = {purpose: _notice_version(form.one(f"notice_version:{purpose}")) for purpose in purposes}
         shared = owner.share_clip(
             _store(request), session.actor, clip_id, purposes, versions, unredacted, sites or None, _now(request)
@@ -509,7 +510,9 @@ def erase_household(request: Request, form: SignedForm, session: OwnerSession) -
     """Erase the whole household once its id is typed in; the account and this session go with it."""
     household_id = session.actor.household_id or ""
     if form.one("confirm").strip() != household_id:
-        raise ClipwardenError(f"type your household id ({household_id}) to confirm the erasure")
+        problem = f"That is not your household id: type {household_id} to confirm the erasure. Nothing was erased."
+        log_refusal(request, Refusal(400, problem, {}), session.actor, _now(request))
+        return render(request, "confirm_erase.html", status=400, problem=problem)
     certificate = owner.erase_household(_store(request), session.actor, household_id, _now(request))
     request.state.page_session = None  # the account is gone: show the page signed out
     response = render(request, "deleted.html", certificate=certificate, what="your whole household")

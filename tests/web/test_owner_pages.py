@@ -317,7 +317,8 @@ def test_erasing_the_household_from_the_page_takes_the_account_and_session(
     free: PageClient, fleet: Any, site: Site
 ) -> None:
     wrong = free.post("/household/erase", {"confirm": "hh-plus"})
-    assert wrong.status_code == 400 and "type your household id (hh-free)" in wrong.text
+    assert wrong.status_code == 400 and "That is not your household id: type hh-free" in wrong.text
+    assert 'aria-describedby="erase-problem"' in wrong.text  # the form again, the problem next to its field
     assert len(free.get("/clips").text.split("data-clip=")) == 4
     erased = free.post("/household/erase", {"confirm": "hh-free"}, token_from="/household/erase")
     assert erased.status_code == 200 and "Deleted: your whole household" in erased.text

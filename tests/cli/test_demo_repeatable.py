@@ -31,14 +31,21 @@ RANDOM = {"root_hash", "snapshot_id", "sha256", "model_id"}
 RENDITION_BYTES_TOLERANCE = 0.01
 
 
-def _demo(data: Path, hash_seed: str) -> dict[str, Any]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CLIPWARDEN_")}
-    env["PYTHONHASHSEED"] = hash_seed  # set and dict orders of strings differ between the two runs
-    command = [sys.executable, "-m", "clipwarden", "--data", str(data), "--json", *DEMO]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    assert done.returncode == 0, done.stderr
-    report: dict[str, Any] = json.loads(done.stdout)
-    return report
+def _demos(*runs: tuple[Path, str]) -> list[dict[str, Any]]:
+    """The demo into each data dir with its hash seed, all at once (two processes keep both cores busy: one's
+    reviewers answer while the other captures); their reports."""
+    started = []
+    for data, hash_seed in runs:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("CLIPWARDEN_")}
+        env["PYTHONHASHSEED"] = hash_seed  # set and dict orders of strings differ between the runs
+        command = [sys.executable, "-m", "clipwarden", "--data", str(data), "--json", *DEMO]
+        started.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    reports = []
+    for process in started:
+        out, err = process.communicate(timeout=600)
+        assert process.returncode == 0, err
+        reports.append(json.loads(out))
+    return reports
 
 
 def _outcome(value: Any) -> Any:
@@ -52,7 +59,7 @@ def _outcome(value: Any) -> Any:
 
 @pytest.mark.slow
 def test_one_seed_and_start_give_the_same_report_review_included(tmp_path: Path) -> None:
-    first, second = _demo(tmp_path / "first", "1"), _demo(tmp_path / "second", "2")
+    first, second = _demos((tmp_path / "first", "1"), (tmp_path / "second", "2"))
     review = first["review"]
     # The run must exercise the review phase for the comparison to mean anything.
     assert review["views"] >= 10 and review["consolidation"]["clips_consolidated"] >= 5 and review["adjudications"]

@@ -73,11 +73,19 @@ def clip_state(name: str) -> str:
 
 
 def site(code: str) -> str:
-    """ "Bucharest, Romania (Carpathia Annotation SRL)"; the controller's own staff say so."""
+    """A review site as "Bucharest, Romania (Carpathia Annotation SRL)"; the controller's own staff say so."""
     found = SITES.get(code)
     if found is None:
         return code
     return f"{found.city}, {found.country} ({found.contractor or 'our own staff'})"
+
+
+def subject(name: str) -> str:
+    return SUBJECTS.get(name, name)
+
+
+def request_state(name: str) -> str:
+    return REQUEST_STATES.get(name, name)
 
 
 def when(iso: str | None) -> str:

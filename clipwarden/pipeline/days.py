@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -42,7 +42,7 @@ SHIFT_EDGE, OWNER, ANSWER, ASK = range(4)  # the order of events at one instant
 class Days:
     owners: OwnerRun
     review: ReviewRun
-    expired: dict[str, int] = field(default_factory=lambda: {"clips_expired": 0, "consents_expired": 0})
+    expired: dict[str, int]  # clips_expired, consents_expired: by the sweeps at the shifts' starts
 
 
 class _Events:

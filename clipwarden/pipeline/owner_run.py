@@ -20,7 +20,6 @@ from clipwarden.errors import Conflict
 from clipwarden.policy.decision import Actor
 from clipwarden.policy.gate import Denied
 from clipwarden.review import queue
-from clipwarden.services import clips as clip_service
 from clipwarden.services import intake, owner
 from clipwarden.services.users import add_user
 from clipwarden.sim import SimFleet
@@ -76,7 +75,8 @@ class Owners:
         self._store = store
         self._actors = {h.id: _owner_account(store, h.id, fleet.config.start) for h in fleet.households}
         wanted = set(clip_ids)
-        seen = [c for household in self._actors for c in _seen_clips(store, household) if c.clip_id in wanted]
+        start = fleet.config.start
+        seen = [c for actor in self._actors.values() for c in _seen_clips(store, actor, start) if c.clip_id in wanted]
         # In recording order, not the app's (which breaks ties by the random clip id): the tester intakes of
         # clips that end at one instant then queue in the same order in every run.
         seen.sort(key=lambda clip: (clip.started_at, clip.camera_id))
@@ -114,10 +114,10 @@ def _owner_account(store: Store, household_id: str, at: datetime) -> Actor:
     return Actor(account["user_id"], "owner", household_id=household_id)
 
 
-def _seen_clips(store: Store, household_id: str) -> list[SeenClip]:
-    """The household's clips, as its app shows each one when it arrives. The simulated owners plan their
-    actions from them all at once, so this reads the store as the simulation, not as a request of the owner:
-    a listing logged at the end of the days would precede, in the log, the actions it led to."""
+def _seen_clips(store: Store, actor: Actor, at: datetime) -> list[SeenClip]:
+    """The household's clips, as its owner's app lists them. The simulated owners plan their actions from
+    the whole day's clips at once, so they ask once, at the day's start: a listing logged at its end would
+    precede, in the log, the actions it led to."""
     return [
         SeenClip(
             clip["id"],
@@ -127,7 +127,7 @@ def _seen_clips(store: Store, household_id: str) -> list[SeenClip]:
             clip["duration_s"],
             clip["ai_label"],
         )
-        for clip in clip_service.list_clips(store, household_id)
+        for clip in owner.list_clips(store, actor, at)
     ]
 
 

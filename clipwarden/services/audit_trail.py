@@ -13,13 +13,15 @@ from sqlalchemy import Connection, delete
 from clipwarden.audit import log as audit
 from clipwarden.consent import service as consent_service
 from clipwarden.consent.vocabulary import VALID_STATES
+from clipwarden.policy.decision import COVERED_BY
 from clipwarden.review import queue, renditions
 from clipwarden.store import Store, datasets
 from clipwarden.store.erasure_steps import ALL_SUBJECTS, Artefact, ErasureScope, ErasureStep, register_erasure_step
 from clipwarden.store.schema import clip_controls
 
-# The consents under which a clip may be queued for human review: a share for it, the tester program.
-REVIEW_CONSENTS = ("human_review_for_model_improvement", "tester_program")
+# The consents under which a clip may be queued for human review (a share for it, the tester program), in
+# a fixed order: the enforcement point's own rule.
+_REVIEW_CONSENTS = sorted(COVERED_BY["human_review_for_model_improvement"])
 
 
 def consent_changed(conn: Connection, state: str, fields: dict[str, Any]) -> None:
@@ -43,7 +45,7 @@ def _move_to_covering_consents(conn: Connection, ending: str, household_id: str,
     for task_id, clip_id in queue.queued_under(conn, ending):
         covering = [
             valid.consent_id
-            for purpose in REVIEW_CONSENTS
+            for purpose in _REVIEW_CONSENTS
             for valid in consent_service.valid_consents_for_clip(conn, clip_id, household_id, purpose, at)
             if valid.consent_id != ending
         ]

@@ -89,6 +89,10 @@ class ShareRequest(BaseModel):
 
 
 MAX_CLIPS_PER_PAGE = 500
+NEXT_PAGE_LINK = {
+    "description": 'With `limit`, while more clips follow: `</api/clips?limit=N&cursor=C>; rel="next"` (RFC 8288).',
+    "schema": {"type": "string"},
+}
 
 
 def create_app(store: Store, clock: Callable[[], datetime] = utc_now, settings: WebSettings | None = None) -> FastAPI:
@@ -135,7 +139,7 @@ def create_app(store: Store, clock: Callable[[], datetime] = utc_now, settings: 
     def jwks() -> dict[str, Any]:
         return key.jwks()
 
-    @app.get("/api/clips", responses=signed_in())
+    @app.get("/api/clips", responses=signed_in() | {200: {"headers": {"Link": NEXT_PAGE_LINK}}})
     def list_clips(
         who: Owner,
         response: Response,

@@ -64,6 +64,8 @@ templates.env.filters.update(
     label=words.label,
     clip_state=words.clip_state,
     site=words.site,
+    subject=words.subject,
+    request_state=words.request_state,
 )
 
 # Where each role lands after signing in. The reviewer workstation's data comes from web/review_api.py.
@@ -433,11 +435,12 @@ def share_clip(request: Request, clip_id: str, form: SignedForm, session: OwnerS
             _store(request), session.actor, clip_id, purposes, versions, unredacted, sites or None, _now(request)
         )
     except ClipwardenError as error:
-        if isinstance(error, NotFound | Conflict | Denied):
+        status, detail = _refusal(error)
+        if status != 400:  # not the form's fault (an unknown clip, a refusal, a conflict): the error page
             raise
         field = error.field if isinstance(error, FormProblem) else "form"
-        log_refusal(request, Refusal(400, str(error), {}), session.actor, _now(request))
-        problem = ShareProblem(field, str(error), tuple(purposes), tuple(sites), unredacted)
+        log_refusal(request, Refusal(status, detail, {}), session.actor, _now(request))
+        problem = ShareProblem(field, detail, tuple(purposes), tuple(sites), unredacted)
         return _clip_page(request, clip_id, session, problem=problem)
     return render(request, "shared.html", clip_id=clip_id, shared=shared)
 
@@ -491,13 +494,7 @@ def receipt(request: Request, consent_id: str, session: OwnerSession) -> Respons
 @router.get("/erasure-requests")
 def erasure_requests_page(request: Request, session: OwnerSession) -> Response:
     requests = owner.erasure_requests_for(_store(request), session.actor, _now(request))
-    return render(
-        request,
-        "erasure_requests.html",
-        requests=requests,
-        subjects=words.SUBJECTS,
-        request_states=words.REQUEST_STATES,
-    )
+    return render(request, "erasure_requests.html", requests=requests)
 
 
 @router.get("/household/erase")
